@@ -1,0 +1,452 @@
+"""Projects, members, videos and the work that flows over them (tasks, captions, FGQA, reviews,
+splits, exports).
+
+Frame fields everywhere are annotation-frame indices (see Video.frame_index).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class ProjectKind(models.TextChoices):
+    STC = "stc", "Spatio-temporal captions"
+    FGQA = "fgqa", "Fine-grained QA"
+
+
+class Role(models.TextChoices):
+    ANNOTATOR = "annotator", "Annotator"
+    REVIEWER = "reviewer", "Reviewer"
+    ADMIN = "admin", "Project admin"
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=8, choices=ProjectKind.choices, default=ProjectKind.STC)
+    annotation_fps = models.FloatField(default=6.0)
+    guidelines = models.TextField(blank=True)
+    out_of_frame_caption = models.CharField(max_length=200, default="Out of frame.")
+    lease_minutes = models.PositiveIntegerField(default=30)
+    min_caption_chars = models.PositiveIntegerField(default=8)
+    max_caption_chars = models.PositiveIntegerField(default=1000)
+    gold_rate = models.FloatField(default=0.0)
+    double_annotation_rate = models.FloatField(default=0.0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(annotation_fps__gt=0), name="project_fps_positive"),
+            models.CheckConstraint(condition=Q(lease_minutes__gte=1), name="project_lease_positive"),
+            models.CheckConstraint(
+                condition=Q(gold_rate__gte=0, gold_rate__lte=1), name="project_gold_rate_unit"
+            ),
+            models.CheckConstraint(
+                condition=Q(double_annotation_rate__gte=0, double_annotation_rate__lte=1),
+                name="project_double_rate_unit",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} is {self.role} of {self.project}"
+
+
+class VideoStatus(models.TextChoices):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class Split(models.TextChoices):
+    TRAIN = "train"
+    VAL = "val"
+    TEST = "test"
+
+
+class Video(models.Model):
+    """One annotatable video (a whole source file, or one clip cut from it).
+
+    ``frame_index[k]`` is the source frame shown as annotation frame k: the source frame nearest
+    to t = k / project.annotation_fps. Everything downstream speaks annotation frames.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="videos")
+    name = models.CharField(max_length=255)
+    original_name = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    clip_index = models.PositiveIntegerField(default=0)
+    storage_prefix = models.CharField(max_length=255, blank=True)
+    source_key = models.CharField(max_length=500, blank=True)
+    codec = models.CharField(max_length=32, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    rotation = models.IntegerField(default=0)
+    source_fps = models.FloatField(null=True, blank=True)
+    source_frame_count = models.PositiveIntegerField(null=True, blank=True)
+    duration = models.FloatField(null=True, blank=True)
+    annotation_frame_count = models.PositiveIntegerField(default=0)
+    frame_index = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=12, choices=VideoStatus.choices, default=VideoStatus.PENDING)
+    error = models.TextField(blank=True)
+    progress = models.FloatField(default=0.0)
+    source_video_id = models.CharField(max_length=255, blank=True)
+    source_dataset = models.CharField(max_length=100, blank=True)
+    source_start_time = models.FloatField(null=True, blank=True)
+    source_end_time = models.FloatField(null=True, blank=True)
+    split_group = models.CharField(max_length=255, blank=True)
+    split = models.CharField(max_length=8, choices=Split.choices, null=True, blank=True)
+    split_assigned_at = models.DateTimeField(null=True, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "sha256", "clip_index"], name="video_unique_content"
+            ),
+            models.UniqueConstraint(fields=["project", "name"], name="video_unique_name"),
+            models.CheckConstraint(
+                condition=Q(source_start_time__isnull=True)
+                | Q(source_end_time__isnull=True)
+                | Q(source_end_time__gte=models.F("source_start_time")),
+                name="video_source_range_ordered",
+            ),
+        ]
+        indexes = [models.Index(fields=["project", "status"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def frames_prefix(self) -> str:
+        return f"{self.storage_prefix}frames/"
+
+    @property
+    def proxy_key(self) -> str:
+        return f"{self.storage_prefix}proxy.mp4"
+
+    @property
+    def thumbnail_key(self) -> str:
+        return f"{self.storage_prefix}thumb.jpg"
+
+    def frame_key(self, frame: int) -> str:
+        return f"{self.frames_prefix}{frame:06d}.jpg"
+
+
+class TaskKind(models.TextChoices):
+    SELECT = "select", "Pass 1: select and track objects"
+    CAPTION = "caption", "Pass 2: temporal captions"
+    REVIEW = "review", "Pass 3: verify"
+    FGQA_ANSWER = "fgqa_answer", "FGQA: answer"
+    FGQA_DISTRACTORS = "fgqa_distractors", "FGQA: verify distractors"
+    FGQA_REVIEW = "fgqa_review", "FGQA: verify"
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open"
+    LEASED = "leased"
+    SUBMITTED = "submitted"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+class Task(models.Model):
+    """One unit of human work in a queue. At most one lease at a time (see task_claim_next)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks")
+    kind = models.CharField(max_length=20, choices=TaskKind.choices)
+    status = models.CharField(max_length=12, choices=TaskStatus.choices, default=TaskStatus.OPEN)
+    priority = models.IntegerField(default=0)
+    video = models.ForeignKey(Video, null=True, blank=True, on_delete=models.CASCADE)
+    masklet = models.ForeignKey(
+        "tracking.Masklet", null=True, blank=True, on_delete=models.CASCADE, related_name="tasks"
+    )
+    fgqa_question = models.ForeignKey(
+        "FgqaQuestion", null=True, blank=True, on_delete=models.CASCADE, related_name="tasks"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    lease_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    leased_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    is_gold = models.BooleanField(default=False)
+    gold_reference = models.JSONField(null=True, blank=True)
+    is_duplicate = models.BooleanField(default=False)
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
+    )
+    rework_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reworks"
+    )
+    notes = models.TextField(blank=True)
+    skip_reason = models.TextField(blank=True)
+    score = models.FloatField(null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="leased")
+                | Q(lease_owner__isnull=False, lease_expires_at__isnull=False),
+                name="task_lease_has_owner",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["project", "kind", "status", "-priority", "id"]),
+            models.Index(fields=["status", "lease_expires_at"]),
+            models.Index(fields=["lease_owner", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} task #{self.pk}"
+
+
+class TaskExclusion(models.Model):
+    """A user who must never take this task (e.g. the pass-1 author of a pass-2 task)."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="exclusions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["task", "user"], name="task_exclusion_unique"),
+        ]
+
+
+class TaskEventKind(models.TextChoices):
+    CLAIM = "claim"
+    HEARTBEAT = "heartbeat"
+    SUBMIT = "submit"
+    SKIP = "skip"
+    RELEASE = "release"
+    EXPIRE = "expire"
+    CLICK = "click"
+    PROPAGATE = "propagate"
+    EDIT = "edit"
+
+
+class TaskEvent(models.Model):
+    """What happened on a task, when and by whom: the source of the annotator analytics."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="events")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=16, choices=TaskEventKind.choices)
+    at = models.DateTimeField(auto_now_add=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["task", "at"]), models.Index(fields=["user", "at"])]
+
+
+class CaptionRevision(models.Model):
+    """Immutable time segments with captions for one masklet, written against one mask revision.
+
+    ``segments``: [{"start_frame", "end_frame", "caption", "out_of_frame"}], inclusive annotation
+    frames, sorted, covering 0 .. total_frames - 1.
+    """
+
+    masklet = models.ForeignKey(
+        "tracking.Masklet", on_delete=models.CASCADE, related_name="caption_revisions"
+    )
+    number = models.PositiveIntegerField()
+    masklet_revision = models.ForeignKey(
+        "tracking.MaskletRevision", on_delete=models.PROTECT, related_name="caption_revisions"
+    )
+    segments = models.JSONField(default=list)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.SET_NULL)
+    needs_recheck = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["masklet_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["masklet", "number"], name="caption_revision_unique"),
+        ]
+
+
+class Draft(models.Model):
+    """Autosaved editor state of a leased task; a reload restores it."""
+
+    task = models.OneToOneField(Task, on_delete=models.CASCADE, related_name="draft")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    data = models.JSONField(default=dict)
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class FgqaStatus(models.TextChoices):
+    PENDING = "pending"
+    ANSWERED = "answered"
+    REJECTED = "rejected"
+    ACCEPTED = "accepted"
+
+
+class FgqaQuestion(models.Model):
+    """A question about one clip (a Video with source_video_id and a source time range)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="fgqa_questions")
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="fgqa_questions")
+    external_id = models.CharField(max_length=255, blank=True)
+    segment_id = models.CharField(max_length=255, blank=True)
+    question = models.TextField()
+    model_answer = models.TextField(blank=True)
+    imported_distractors = models.JSONField(default=list, blank=True)
+    answer = models.TextField(blank=True)
+    distractors = models.JSONField(default=list, blank=True)
+    distractors_verified = models.BooleanField(default=False)
+    q_type = models.CharField(max_length=40, blank=True)
+    q_subtype = models.CharField(max_length=100, blank=True)
+    what_description = models.TextField(blank=True)
+    domain = models.CharField(max_length=100, blank=True)
+    is_benchmark = models.BooleanField(default=False)
+    status = models.CharField(max_length=12, choices=FgqaStatus.choices, default=FgqaStatus.PENDING)
+    reject_reason = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "external_id"],
+                condition=~Q(external_id=""),
+                name="fgqa_question_external_id_unique",
+            ),
+        ]
+
+
+class FgqaAnswer(models.Model):
+    """One person's answer to a question (history; the question holds the current answer)."""
+
+    question = models.ForeignKey(FgqaQuestion, on_delete=models.CASCADE, related_name="answers")
+    task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.SET_NULL)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    answer = models.TextField(blank=True)
+    q_type = models.CharField(max_length=40, blank=True)
+    used_model_answer = models.BooleanField(default=False)
+    rejected = models.BooleanField(default=False)
+    reject_reason = models.TextField(blank=True)
+    distractors = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class ReviewDecision(models.TextChoices):
+    ACCEPT = "accept"
+    REJECT = "reject"
+
+
+class Review(models.Model):
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    masklet = models.ForeignKey(
+        "tracking.Masklet", null=True, blank=True, on_delete=models.CASCADE, related_name="reviews"
+    )
+    masklet_revision = models.ForeignKey(
+        "tracking.MaskletRevision", null=True, blank=True, on_delete=models.PROTECT
+    )
+    caption_revision = models.ForeignKey(
+        CaptionRevision, null=True, blank=True, on_delete=models.PROTECT
+    )
+    fgqa_question = models.ForeignKey(
+        FgqaQuestion, null=True, blank=True, on_delete=models.CASCADE, related_name="reviews"
+    )
+    decision = models.CharField(max_length=8, choices=ReviewDecision.choices)
+    reasons = models.JSONField(default=list, blank=True)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class SplitRun(models.Model):
+    """One run of assign_splits: what it was asked and what it assigned."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="split_runs")
+    version = models.PositiveIntegerField()
+    seed = models.IntegerField()
+    val_fraction = models.FloatField()
+    test_fraction = models.FloatField()
+    deny_list = models.JSONField(default=list, blank=True)
+    counts = models.JSONField(default=dict)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "version"], name="split_run_unique"),
+        ]
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class ExportJob(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="export_jobs")
+    dataset = models.CharField(max_length=8, choices=ProjectKind.choices)
+    split = models.CharField(max_length=8, choices=Split.choices)
+    task_filter = models.CharField(max_length=8, default="all")
+    file_format = models.CharField(max_length=8, default="jsonl")
+    destination = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    rows_done = models.PositiveIntegerField(default=0)
+    rows_total = models.PositiveIntegerField(default=0)
+    manifest = models.JSONField(null=True, blank=True)
+    archive_key = models.CharField(max_length=500, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)

@@ -1,0 +1,17 @@
+"""Test settings: the real services the behaviour depends on (PostgreSQL, Redis), fast hashing.
+
+The test command (make test) exports DATABASE_URL and REDIS_URL; the defaults below are the
+services this project's CI machine runs.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("TUBELET_DATA_DIR", tempfile.mkdtemp(prefix="tubelet-test-"))
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
+
+from config.settings.base import *  # noqa: E402, F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,1 @@
+"""Celery app (workers/celery.py) and tracking engines. Engines import no Django."""
