@@ -123,7 +123,9 @@ class Video(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    processing_started_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    ingest_options = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["id"]

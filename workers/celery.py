@@ -19,6 +19,13 @@ app = Celery("tubelet")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = (Queue("media"), Queue("gpu"), Queue("export"))
 app.conf.task_create_missing_queues = True
+# Routing by task name keeps queue choice in one place; anything unnamed here goes to "media".
+app.conf.task_routes = {
+    "tracking.sweep": {"queue": "media"},
+    "tracking.*": {"queue": "gpu"},
+    "annotation.export_*": {"queue": "export"},
+    "annotation.*": {"queue": "media"},
+}
 app.autodiscover_tasks(["annotation", "tracking"])
 
 

@@ -166,16 +166,20 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- storage ------------------------------------------------------------------------------------
 S3_BUCKET = env_str("S3_BUCKET")
+S3_REGION = env_str("S3_REGION")
+S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL")
+S3_ACCESS_KEY_ID = env_str("S3_ACCESS_KEY_ID") or env_str("AWS_ACCESS_KEY_ID")
+S3_SECRET_ACCESS_KEY = env_str("S3_SECRET_ACCESS_KEY") or env_str("AWS_SECRET_ACCESS_KEY")
 SIGNED_URL_TTL = env_int("SIGNED_URL_TTL", 3600, minimum=60)
 MEDIA_ROOT = str(DATA_DIR / "media")
 if S3_BUCKET:
     STORAGE_BACKEND = "s3"
     _s3_options = {
         "bucket_name": S3_BUCKET,
-        "region_name": env_str("S3_REGION") or None,
-        "endpoint_url": env_str("S3_ENDPOINT_URL") or None,
-        "access_key": env_str("S3_ACCESS_KEY_ID") or env_str("AWS_ACCESS_KEY_ID") or None,
-        "secret_key": env_str("S3_SECRET_ACCESS_KEY") or env_str("AWS_SECRET_ACCESS_KEY") or None,
+        "region_name": S3_REGION or None,
+        "endpoint_url": S3_ENDPOINT_URL or None,
+        "access_key": S3_ACCESS_KEY_ID or None,
+        "secret_key": S3_SECRET_ACCESS_KEY or None,
         "location": env_str("S3_PREFIX", ""),
         "querystring_auth": True,
         "querystring_expire": SIGNED_URL_TTL,
@@ -188,7 +192,7 @@ else:
     STORAGE_BACKEND = "local"
     _default_storage = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": MEDIA_ROOT},
+        "OPTIONS": {"location": MEDIA_ROOT, "allow_overwrite": True},
     }
 STORAGES = {
     "default": _default_storage,

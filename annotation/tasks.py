@@ -1,0 +1,27 @@
+"""Celery tasks of the annotation app: thin adapters over services."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+
+from annotation.services.ingest import video_process
+
+
+@shared_task(
+    name="annotation.ingest_video",
+    acks_late=True,
+    soft_time_limit=settings.INGEST_TIME_LIMIT,
+    time_limit=settings.INGEST_TIME_LIMIT + 60,
+)
+def ingest_video(video_id: int, **_: object) -> None:
+    video_process(video_id=video_id)
+
+
+@shared_task(name="annotation.expire_leases", acks_late=True, time_limit=300)
+def expire_leases(**_: object) -> None:
+    from annotation.services.queue import task_leases_expire
+    from annotation.services.ingest import video_requeue_stuck
+
+    task_leases_expire()
+    video_requeue_stuck(older_than_seconds=settings.INGEST_TIME_LIMIT + 120)
