@@ -67,7 +67,11 @@ def visible_videos_q(*, user: User) -> Q:
 def require_video_access(*, user: User, video_id: int) -> Video:
     if not user.is_authenticated:
         raise NotFound("Video not found.")
-    video = Video.objects.filter(visible_videos_q(user=user), pk=video_id).select_related("project").first()
+    video = (
+        Video.objects.filter(visible_videos_q(user=user), pk=video_id)
+        .select_related("project")
+        .first()
+    )
     if video is None:
         raise NotFound("Video not found.")
     return video

@@ -75,7 +75,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, exceptions.APIException):
         detail = exc.detail
         response.data = {
-            "detail": str(detail) if not isinstance(detail, (dict, list)) else _summary(_flatten(detail)),
+            "detail": str(detail)
+            if not isinstance(detail, (dict, list))
+            else _summary(_flatten(detail)),
             "code": getattr(detail, "code", exc.default_code),
             "errors": {},
         }

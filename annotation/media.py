@@ -97,9 +97,7 @@ def probe(path: str | os.PathLike[str]) -> ProbeResult:
         container = av.open(str(path), mode="r")
     except av.error.FFmpegError as exc:
         if _looks_like_iso_media(path):
-            raise MediaError(
-                f"corrupt or truncated MP4/MOV file ({_ffmpeg_reason(exc)})"
-            ) from None
+            raise MediaError(f"corrupt or truncated MP4/MOV file ({_ffmpeg_reason(exc)})") from None
         raise MediaError(f"not a readable video file ({_ffmpeg_reason(exc)})") from None
     with container:
         fmt = container.format.name
@@ -155,7 +153,7 @@ def _rotation_of(container: av.container.InputContainer, stream: av.VideoStream)
     rotation = 0
     try:
         frame = next(container.decode(stream))
-        rotation = int(round(getattr(frame, "rotation", 0) or 0))
+        rotation = round(getattr(frame, "rotation", 0) or 0)
     except (StopIteration, av.error.FFmpegError):
         raise MediaError("video stream has no decodable frame (corrupt or truncated)") from None
     finally:
@@ -274,7 +272,9 @@ class _ProxyWriter:
     ) -> None:
         scale = min(1.0, max_width / width)
         self.width, self.height = _even(width * scale), _even(height * scale)
-        self.container = av.open(str(path), mode="w", format="mp4", options={"movflags": "+faststart"})
+        self.container = av.open(
+            str(path), mode="w", format="mp4", options={"movflags": "+faststart"}
+        )
         rate = Fraction(fps).limit_denominator(1001) if fps > 0 else Fraction(30)
         gop = max(1, round(float(rate) * gop_seconds))
         self.stream = self.container.add_stream(

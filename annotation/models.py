@@ -42,7 +42,9 @@ class Project(models.Model):
         ordering = ["name"]
         constraints = [
             models.CheckConstraint(condition=Q(annotation_fps__gt=0), name="project_fps_positive"),
-            models.CheckConstraint(condition=Q(lease_minutes__gte=1), name="project_lease_positive"),
+            models.CheckConstraint(
+                condition=Q(lease_minutes__gte=1), name="project_lease_positive"
+            ),
             models.CheckConstraint(
                 condition=Q(gold_rate__gte=0, gold_rate__lte=1), name="project_gold_rate_unit"
             ),
@@ -109,7 +111,9 @@ class Video(models.Model):
     duration = models.FloatField(null=True, blank=True)
     annotation_frame_count = models.PositiveIntegerField(default=0)
     frame_index = models.JSONField(default=list, blank=True)
-    status = models.CharField(max_length=12, choices=VideoStatus.choices, default=VideoStatus.PENDING)
+    status = models.CharField(
+        max_length=12, choices=VideoStatus.choices, default=VideoStatus.PENDING
+    )
     error = models.TextField(blank=True)
     progress = models.FloatField(default=0.0)
     source_video_id = models.CharField(max_length=255, blank=True)
@@ -117,7 +121,7 @@ class Video(models.Model):
     source_start_time = models.FloatField(null=True, blank=True)
     source_end_time = models.FloatField(null=True, blank=True)
     split_group = models.CharField(max_length=255, blank=True)
-    split = models.CharField(max_length=8, choices=Split.choices, null=True, blank=True)
+    split = models.CharField(max_length=8, choices=Split.choices, blank=True, default="")
     split_assigned_at = models.DateTimeField(null=True, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -250,6 +254,9 @@ class TaskExclusion(models.Model):
             models.UniqueConstraint(fields=["task", "user"], name="task_exclusion_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"user {self.user_id} may not take task {self.task_id}"
+
 
 class TaskEventKind(models.TextChoices):
     CLAIM = "claim"
@@ -276,6 +283,9 @@ class TaskEvent(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["task", "at"]), models.Index(fields=["user", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on task {self.task_id} at {self.at:%Y-%m-%d %H:%M}"
 
 
 class CaptionRevision(models.Model):
@@ -306,6 +316,9 @@ class CaptionRevision(models.Model):
             models.UniqueConstraint(fields=["masklet", "number"], name="caption_revision_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"captions r{self.number} of masklet {self.masklet_id}"
+
 
 class Draft(models.Model):
     """Autosaved editor state of a leased task; a reload restores it."""
@@ -315,6 +328,9 @@ class Draft(models.Model):
     data = models.JSONField(default=dict)
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"draft of task {self.task_id}"
 
 
 class FgqaStatus(models.TextChoices):
@@ -357,6 +373,9 @@ class FgqaQuestion(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return self.question[:80]
+
 
 class FgqaAnswer(models.Model):
     """One person's answer to a question (history; the question holds the current answer)."""
@@ -373,6 +392,9 @@ class FgqaAnswer(models.Model):
     reject_reason = models.TextField(blank=True)
     distractors = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"answer to question {self.question_id} by {self.author_id}"
 
 
 class ReviewDecision(models.TextChoices):
@@ -402,6 +424,9 @@ class Review(models.Model):
     comment = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    def __str__(self) -> str:
+        return f"{self.decision} by {self.reviewer_id} on task {self.task_id}"
+
 
 class SplitRun(models.Model):
     """One run of assign_splits: what it was asked and what it assigned."""
@@ -422,6 +447,9 @@ class SplitRun(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["project", "version"], name="split_run_unique"),
         ]
+
+    def __str__(self) -> str:
+        return f"split v{self.version} of project {self.project_id}"
 
 
 class JobStatus(models.TextChoices):
@@ -452,3 +480,6 @@ class ExportJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.dataset} {self.split} export #{self.pk}"

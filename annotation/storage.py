@@ -86,7 +86,8 @@ def list_keys(prefix: str) -> list[str]:
         return sorted(p.relative_to(base).as_posix() for p in root.rglob("*") if p.is_file())
     location = _s3_key(storage, "")
     return sorted(
-        obj.key[len(location) :] for obj in storage.bucket.objects.filter(Prefix=_s3_key(storage, prefix))
+        obj.key[len(location) :]
+        for obj in storage.bucket.objects.filter(Prefix=_s3_key(storage, prefix))
     )
 
 
@@ -104,7 +105,9 @@ def local_path(key: str) -> Path:
 
 def signed_url(key: str, *, expires: int, filename: str | None = None) -> str:
     storage = _storage()
-    params = {"ResponseContentDisposition": f'attachment; filename="{filename}"'} if filename else None
+    params = (
+        {"ResponseContentDisposition": f'attachment; filename="{filename}"'} if filename else None
+    )
     return str(storage.url(key, parameters=params, expire=expires))
 
 

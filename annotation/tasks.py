@@ -20,8 +20,8 @@ def ingest_video(video_id: int, **_: object) -> None:
 
 @shared_task(name="annotation.expire_leases", acks_late=True, time_limit=300)
 def expire_leases(**_: object) -> None:
-    from annotation.services.queue import task_leases_expire
     from annotation.services.ingest import video_requeue_stuck
+    from annotation.services.queue import task_leases_expire
 
     task_leases_expire()
     video_requeue_stuck(older_than_seconds=settings.INGEST_TIME_LIMIT + 120)

@@ -12,9 +12,15 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
-    password = factory.PostGenerationMethodCall("set_password", "correct-horse-1")
+
+    @factory.post_generation
+    def password(self, create: bool, extracted: str | None, **_: object) -> None:
+        self.set_password(extracted or "correct-horse-1")
+        if create:
+            self.save(update_fields=["password"])
 
 
 class ProjectFactory(factory.django.DjangoModelFactory):

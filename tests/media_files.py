@@ -11,8 +11,14 @@ import numpy as np
 
 
 def make_video(
-    path: Path, *, width: int = 160, height: int = 96, fps: float = 24.0, frames: int = 48,
-    cut_at: int | None = None, faststart: bool = False,
+    path: Path,
+    *,
+    width: int = 160,
+    height: int = 96,
+    fps: float = 24.0,
+    frames: int = 48,
+    cut_at: int | None = None,
+    faststart: bool = False,
 ) -> Path:
     """An H.264 MP4 whose frame i shows i as a brightness ramp; ``cut_at`` adds a hard scene cut."""
     options = {"movflags": "+faststart"} if faststart else {}

@@ -40,7 +40,9 @@ class Masklet(models.Model):
     source = models.CharField(
         max_length=12, choices=MaskletSource.choices, default=MaskletSource.CLICKS
     )
-    status = models.CharField(max_length=12, choices=MaskletStatus.choices, default=MaskletStatus.DRAFT)
+    status = models.CharField(
+        max_length=12, choices=MaskletStatus.choices, default=MaskletStatus.DRAFT
+    )
     motion_score = models.FloatField(null=True, blank=True)
     source_metadata = models.JSONField(default=dict, blank=True)
     current_revision = models.ForeignKey(
@@ -85,6 +87,9 @@ class Prompt(models.Model):
     class Meta:
         ordering = ["id"]
 
+    def __str__(self) -> str:
+        return f"prompt on frame {self.frame} of masklet {self.masklet_id}"
+
 
 class MaskletRevision(models.Model):
     """An immutable, complete masklet: every prompt that made it and one mask per frame."""
@@ -119,6 +124,9 @@ class MaskletRevision(models.Model):
                 fields=["masklet", "job"], condition=Q(job__isnull=False), name="revision_per_job"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"masklet {self.masklet_id} r{self.number}"
 
 
 class JobKind(models.TextChoices):
@@ -168,3 +176,6 @@ class TrackingJob(models.Model):
     class Meta:
         ordering = ["-id"]
         indexes = [models.Index(fields=["status", "heartbeat_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} job #{self.pk} ({self.status})"

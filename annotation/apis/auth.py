@@ -8,6 +8,7 @@ from django.contrib.auth import authenticate, login, logout
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
 from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -49,10 +50,17 @@ class CsrfApi(APIView):
         return Response(status=204)
 
 
+def _enforce_csrf(request: Request) -> None:
+    # DRF only checks CSRF for requests that are already session-authenticated; logging in and
+    # out must be protected too (login CSRF would sign a victim into an attacker's account).
+    SessionAuthentication().enforce_csrf(request)
+
+
 class LoginApi(APIView):
     permission_classes = [AllowAny]
 
     def post(self, request: Request) -> Response:
+        _enforce_csrf(request)
         user = _authenticate(request)
         login(request._request, user)
         return Response(me_payload(user))
@@ -62,6 +70,7 @@ class LogoutApi(APIView):
     permission_classes = [AllowAny]
 
     def post(self, request: Request) -> Response:
+        _enforce_csrf(request)
         logout(request._request)
         return Response(status=204)
 

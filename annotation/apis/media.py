@@ -50,7 +50,9 @@ class MediaFileApi(APIView):
 
         match = _RANGE.match(request.headers.get("Range", "").strip())
         if not match or (not match.group(1) and not match.group(2)):
-            response: HttpResponse = FileResponse(open(local, "rb"), content_type=content_type)
+            # FileResponse closes the file when the response is done.
+            handle = open(local, "rb")  # noqa: SIM115
+            response: HttpResponse = FileResponse(handle, content_type=content_type)
             for key, value in headers.items():
                 response[key] = value
             return response

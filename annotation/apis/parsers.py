@@ -28,13 +28,17 @@ class _Recording(DjangoMultiPartParser):
 
 
 class RawNameMultiPartParser(MultiPartParser):
-    def parse(self, stream: Any, media_type: Any = None, parser_context: Any = None) -> DataAndFiles:
+    def parse(
+        self, stream: Any, media_type: Any = None, parser_context: Any = None
+    ) -> DataAndFiles:
         parser_context = parser_context or {}
         request = parser_context["request"]
         meta = request.META.copy()
         meta["CONTENT_TYPE"] = media_type
         try:
-            parser = _Recording(meta, stream, request.upload_handlers, parser_context.get("encoding"))
+            parser = _Recording(
+                meta, stream, request.upload_handlers, parser_context.get("encoding")
+            )
             data, files = parser.parse()
         except MultiPartParserError as exc:
             raise ParseError(f"Multipart form parse error - {exc}") from None

@@ -115,5 +115,7 @@ class ProjectMembersApi(APIView):
 class ProjectMemberApi(APIView):
     def delete(self, request: Request, project_id: int, user_id: int) -> Response:
         require_role(user=request.user, project=project_id, roles=[Role.ADMIN])
-        membership_remove(project=Project.objects.get(pk=project_id), user=get_object_or_404(User, pk=user_id))
+        membership_remove(
+            project=Project.objects.get(pk=project_id), user=get_object_or_404(User, pk=user_id)
+        )
         return Response(status=204)

@@ -12,8 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.apis.parsers import RawNameMultiPartParser, raw_file_name
 from annotation.access import STAFF_ROLES, require_role, require_video_access
+from annotation.apis.parsers import RawNameMultiPartParser, raw_file_name
 from annotation.errors import ServiceError
 from annotation.models import Project, Role, Video
 from annotation.selectors.videos import video_list, video_media_urls
@@ -58,6 +58,7 @@ def video_payload(video: Video, *, with_media: bool) -> dict[str, Any]:
 
 class VideoListApi(APIView):
     parser_classes = [RawNameMultiPartParser]
+
     class UploadSerializer(serializers.Serializer):
         file = serializers.FileField(allow_empty_file=True)
         split_scenes = serializers.BooleanField(default=False)

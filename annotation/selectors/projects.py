@@ -38,4 +38,6 @@ def project_list_for(*, user: Any) -> QuerySet[Project]:
 
 
 def project_members(*, project: Project) -> QuerySet[Membership]:
-    return Membership.objects.filter(project=project).select_related("user").order_by("user__username")
+    return (
+        Membership.objects.filter(project=project).select_related("user").order_by("user__username")
+    )

@@ -31,7 +31,9 @@ def video_media_urls(*, video: Video) -> dict[str, Any]:
         return {
             "proxy_url": storage.signed_url(video.proxy_key, expires=ttl),
             "thumbnail_url": storage.signed_url(video.thumbnail_key, expires=ttl),
-            "frame_urls": [storage.signed_url(video.frame_key(k), expires=ttl) for k in range(count)],
+            "frame_urls": [
+                storage.signed_url(video.frame_key(k), expires=ttl) for k in range(count)
+            ],
             "frame_url_template": None,
             "expires_in": ttl,
         }

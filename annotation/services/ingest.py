@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from annotation import media, storage
-from annotation.models import Project, Video, VideoStatus
+from annotation.models import Project, ProjectKind, Task, TaskKind, Video, VideoStatus
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,9 @@ def _check(*, project: Project, path: Path, original_name: str) -> _Checked:
     if path.stat().st_size == 0:
         raise media.MediaError("file is empty (0 bytes)")
     if path.stat().st_size > settings.MAX_UPLOAD_BYTES:
-        raise media.MediaError(f"file is larger than the limit of {settings.MAX_UPLOAD_BYTES} bytes")
+        raise media.MediaError(
+            f"file is larger than the limit of {settings.MAX_UPLOAD_BYTES} bytes"
+        )
     digest = media.sha256_of(path)
     _refuse_duplicate(project=project, sha256=digest)
     return _Checked(name=name, sha256=digest, probe=media.probe(path))
@@ -162,7 +164,9 @@ def _video_create_pending(
                 ingest_options=options,
             )
     except IntegrityError:
-        raise media.MediaError("duplicate: this file is being ingested by another request") from None
+        raise media.MediaError(
+            "duplicate: this file is being ingested by another request"
+        ) from None
 
 
 def video_process(*, video_id: int, progress: Progress | None = None) -> list[IngestOutcome]:
@@ -284,8 +288,18 @@ def _process_one(
     video.status = VideoStatus.READY
     video.progress = 1.0
     video.processed_at = timezone.now()
-    video.save()
+    with transaction.atomic():
+        video.save()
+        _pipeline_start(video)
     return IngestOutcome(name=video.name, video=video)
+
+
+def _pipeline_start(video: Video) -> None:
+    """A ready STC video enters pass 1 (FGQA clips wait for their imported questions)."""
+    if video.project.kind == ProjectKind.STC:
+        Task.objects.get_or_create(
+            project_id=video.project_id, video=video, kind=TaskKind.SELECT, rework_of=None
+        )
 
 
 def _fail(video: Video, reason: str) -> IngestOutcome:

@@ -113,7 +113,9 @@ def task_leased(*, task_id: int, user: Any, lock: bool = False) -> Task:
     if task.lease_owner_id != user.pk or task.status != TaskStatus.LEASED:
         if task.status in (TaskStatus.SUBMITTED, TaskStatus.SKIPPED, TaskStatus.CANCELLED):
             raise ConflictError(
-                f"This task is already {task.status}.", current=_task_state(task), code="task_closed"
+                f"This task is already {task.status}.",
+                current=_task_state(task),
+                code="task_closed",
             )
         raise ForbiddenError("This task is not leased to you.", code="not_leased")
     if task.lease_expires_at is not None and task.lease_expires_at < timezone.now():
@@ -196,9 +198,7 @@ def task_skip(*, task_id: int, user: Any, reason: str) -> Task:
 def task_finish(*, task: Task, user: Any) -> None:
     """Mark a leased task submitted. Call inside the submitting service's transaction, after
     task_leased(lock=True); the conditional update refuses a second submit."""
-    done = Task.objects.filter(
-        pk=task.pk, status=TaskStatus.LEASED, lease_owner_id=user.pk
-    ).update(
+    done = Task.objects.filter(pk=task.pk, status=TaskStatus.LEASED, lease_owner_id=user.pk).update(
         status=TaskStatus.SUBMITTED,
         submitted_by_id=user.pk,
         submitted_at=timezone.now(),
@@ -230,6 +230,8 @@ def task_leases_expire() -> int:
                 lease_expires_at=None,
                 version=F("version") + 1,
             ):
-                TaskEvent.objects.create(task_id=task_id, user_id=owner_id, kind=TaskEventKind.EXPIRE)
+                TaskEvent.objects.create(
+                    task_id=task_id, user_id=owner_id, kind=TaskEventKind.EXPIRE
+                )
                 count += 1
     return count

@@ -84,7 +84,7 @@ TEMPLATES = [
     },
 ]
 
-# --- database -------------------------------------------------------------------------------
+# --- database ------------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     try:
@@ -111,7 +111,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- redis: broker, cache (progress, interactive session registry) ---------------------------
+# --- redis: broker, cache (progress, interactive session registry) -------------------------------
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     raise ImproperlyConfigured("REDIS_URL must start with redis://, rediss:// or unix://")
@@ -133,7 +133,7 @@ else:
         }
     }
 
-# --- celery -----------------------------------------------------------------------------------
+# --- celery --------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = DATA_DIR / "broker"
@@ -164,7 +164,7 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
-# --- storage ------------------------------------------------------------------------------------
+# --- storage -------------------------------------------------------------------------------------
 S3_BUCKET = env_str("S3_BUCKET")
 S3_REGION = env_str("S3_REGION")
 S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL")
@@ -204,10 +204,11 @@ MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 4 * 1024**3, minimum=1)
 
 STATIC_URL = "/static/"
 STATIC_ROOT = str(DATA_DIR / "static")
+Path(STATIC_ROOT).mkdir(exist_ok=True)
 FRONTEND_DIST = BASE_DIR / "frontend" / "dist"
 STATICFILES_DIRS = [FRONTEND_DIST] if FRONTEND_DIST.exists() else []
 
-# --- tracking -------------------------------------------------------------------------------------
+# --- tracking ------------------------------------------------------------------------------------
 TRACKER = env_choice("TRACKER", ["cpu", "sam2"], "cpu")
 SAM2_CONFIG = env_str("SAM2_CONFIG", "configs/sam2.1/sam2.1_hiera_t.yaml")
 SAM2_CHECKPOINT = env_str("SAM2_CHECKPOINT")
@@ -222,14 +223,14 @@ TRACKING_JOB_MAX_ATTEMPTS = env_int("TRACKING_JOB_MAX_ATTEMPTS", 3, minimum=1)
 TRACKING_QUEUED_STALE_SECONDS = env_int("TRACKING_QUEUED_STALE_SECONDS", 600, minimum=10)
 SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 60, minimum=1)
 
-# --- media processing -------------------------------------------------------------------------------
+# --- media processing ----------------------------------------------------------------------------
 DEFAULT_ANNOTATION_FPS = env_float("DEFAULT_ANNOTATION_FPS", 6.0, minimum=0.1)
 PROXY_MAX_WIDTH = env_int("PROXY_MAX_WIDTH", 1280, minimum=64)
 PROXY_KEYFRAME_SECONDS = env_float("PROXY_KEYFRAME_SECONDS", 0.5, minimum=0.04)
 FRAME_JPEG_QUALITY = env_int("FRAME_JPEG_QUALITY", 90, minimum=10)
 INGEST_TIME_LIMIT = env_int("INGEST_TIME_LIMIT", 3600, minimum=10)
 
-# --- auth, api --------------------------------------------------------------------------------------
+# --- auth, api -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
@@ -262,5 +263,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "werkzeug": {"level": "WARNING"},
+        "botocore": {"level": "WARNING"},
+    },
 }

@@ -1,5 +1,6 @@
 import io
 import json
+
 import av
 import cv2
 import pytest
@@ -121,7 +122,9 @@ def test_a_failed_file_can_be_ingested_again_once_fixed(tmp_path):
 @pytest.mark.django_db
 def test_cli_names_missing_paths_and_unknown_projects(tmp_path):
     project = ProjectFactory()
-    rows, code = ingest("--project", project.name, str(tmp_path / "nope.mp4"), str(tmp_path / "*.mkv"))
+    rows, code = ingest(
+        "--project", project.name, str(tmp_path / "nope.mp4"), str(tmp_path / "*.mkv")
+    )
     assert code == 1
     assert [r["error"] for r in rows] == ["no such file or folder", "no files match this pattern"]
     from django.core.management.base import CommandError
@@ -155,11 +158,14 @@ def test_split_scenes_makes_clips_that_remember_their_source_range(tmp_path):
 @pytest.mark.django_db(transaction=True)
 def test_async_ingest_is_processed_by_the_media_worker(celery_worker, shared_data):
     project = ProjectFactory()
-    rows, code = ingest("--project", project.name, "--async", str(shared_data / "videos" / "bedroom.mp4"))
+    rows, code = ingest(
+        "--project", project.name, "--async", str(shared_data / "videos" / "bedroom.mp4")
+    )
     assert code == 0
     assert rows[0]["status"] == "pending"
     video = wait_for(
-        lambda: Video.objects.filter(pk=rows[0]["id"], status=VideoStatus.READY).first(), timeout=120
+        lambda: Video.objects.filter(pk=rows[0]["id"], status=VideoStatus.READY).first(),
+        timeout=120,
     )
     assert_bedroom_media(video)
 

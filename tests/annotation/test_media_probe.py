@@ -1,3 +1,4 @@
+import itertools
 from pathlib import Path
 
 import cv2
@@ -70,7 +71,7 @@ def test_proxy_has_a_keyframe_at_least_every_half_second(tmp_path):
         keyframes = [p.pts for p in container.demux(video=0) if p.is_keyframe]
         tb = container.streams.video[0].time_base
     times = [float(k * tb) for k in keyframes]
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert len(times) >= 6
     assert max(gaps) <= 0.5 + 1e-6
 
@@ -84,8 +85,19 @@ def test_rotated_video_is_stored_upright(tmp_path):
     plain = make_video(tmp_path / "plain.mp4", width=160, height=96, frames=12)
     rotated = tmp_path / "rotated.mp4"
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-i", str(plain), "-c", "copy",
-         "-metadata:s:v:0", "rotate=90", str(rotated)],
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(plain),
+            "-c",
+            "copy",
+            "-metadata:s:v:0",
+            "rotate=90",
+            str(rotated),
+        ],
         check=True,
     )
     probe = media.probe(rotated)
@@ -93,9 +105,22 @@ def test_rotated_video_is_stored_upright(tmp_path):
     media.process_clip(rotated, tmp_path / "out", probe_result=probe, annotation_fps=6)
     upright = cv2.imread(str(tmp_path / "out" / "frames" / "000000.jpg"))
     reference = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(rotated), "-frames:v", "1", "-f", "image2pipe",
-         "-vcodec", "png", "-"],
-        check=True, capture_output=True,
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-i",
+            str(rotated),
+            "-frames:v",
+            "1",
+            "-f",
+            "image2pipe",
+            "-vcodec",
+            "png",
+            "-",
+        ],
+        check=True,
+        capture_output=True,
     ).stdout
     import numpy as np
 

@@ -28,8 +28,13 @@ class Command(BaseCommand):
                 raise CommandError(f"cannot read guidelines file: {exc}") from None
         try:
             project = project_create(
-                name=opts["name"], kind=opts["kind"], annotation_fps=opts["fps"], guidelines=guidelines
+                name=opts["name"],
+                kind=opts["kind"],
+                annotation_fps=opts["fps"],
+                guidelines=guidelines,
             )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from None
-        self.stdout.write(f"project #{project.pk} {project.name} ({project.kind}, {project.annotation_fps} fps)")
+        self.stdout.write(
+            f"project #{project.pk} {project.name} ({project.kind}, {project.annotation_fps} fps)"
+        )

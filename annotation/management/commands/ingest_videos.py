@@ -28,7 +28,11 @@ class _Input:
 
     @property
     def name(self) -> str:
-        return os.path.basename(self.s3[1]) if self.s3 else (self.path.name if self.path else self.label)
+        return (
+            os.path.basename(self.s3[1])
+            if self.s3
+            else (self.path.name if self.path else self.label)
+        )
 
 
 class Command(BaseCommand):
@@ -55,8 +59,13 @@ class Command(BaseCommand):
             raise CommandError("--max-clip-seconds must be positive")
         items = list(self._expand(opts["inputs"]))
         outcomes: list[IngestOutcome] = []
-        bar = tqdm(total=len(items) * 100, unit="%", disable=None, file=sys.stderr,
-                   bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]")
+        bar = tqdm(
+            total=len(items) * 100,
+            unit="%",
+            disable=None,
+            file=sys.stderr,
+            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}]",
+        )
         try:
             for position, item in enumerate(items):
                 bar.set_description(item.name[:40])
@@ -87,7 +96,9 @@ class Command(BaseCommand):
                 continue
             path = Path(raw)
             if path.is_dir():
-                files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+                files = sorted(
+                    p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")
+                )
                 if not files:
                     yield _Input(label=raw, error="folder is empty")
                 yield from (_Input(label=str(p), path=p) for p in files)
@@ -154,7 +165,11 @@ class Command(BaseCommand):
         except media.MediaError as exc:
             return [IngestOutcome(name=item.name, error=str(exc))]
         except OSError as exc:
-            return [IngestOutcome(name=item.name, error=f"cannot read {item.label}: {exc.strerror or exc}")]
+            return [
+                IngestOutcome(
+                    name=item.name, error=f"cannot read {item.label}: {exc.strerror or exc}"
+                )
+            ]
 
     def _report(self, outcome: IngestOutcome, *, as_json: bool, bar: tqdm) -> None:
         if as_json:
