@@ -98,19 +98,31 @@ def parse_fgqa(text: str, options: Sequence[str], *, lenient: bool = False) -> i
     as "(a)/(b)" — we return None (wrong) instead of crediting it for each binary row.
     """
     labels = [option_label(i) for i in range(len(options))]
-    lowered = text.lower().replace("answer:", "").strip()
-    word = lowered.split(" ")[0]
-    bare = word.replace(".", "")
-    chosen = {
-        i
-        for i, label in enumerate(labels)
-        if (bare and bare not in _BARE_PAREN and bare in label) or label in word
-    }
+    lowered = text.lower()
+    # As released: surrounding whitespace is only stripped along with an "answer:" prefix, so
+    # " A" has an empty first word and is wrong.
+    if "answer:" in lowered:
+        lowered = lowered.replace("answer:", "").strip()
+    chosen = _labels_in_first_word(lowered, labels)
     if len(chosen) == 1:
         return chosen.pop()
     if not lenient or chosen:
         return None
-    return _fgqa_lenient(lowered, options, labels)
+    lowered = lowered.strip()
+    chosen = _labels_in_first_word(lowered, labels)
+    if len(chosen) == 1:
+        return chosen.pop()
+    return None if chosen else _fgqa_lenient(lowered, options, labels)
+
+
+def _labels_in_first_word(lowered: str, labels: Sequence[str]) -> set[int]:
+    word = lowered.split(" ")[0]
+    bare = word.replace(".", "")
+    return {
+        i
+        for i, label in enumerate(labels)
+        if (bare and bare not in _BARE_PAREN and bare in label) or label in word
+    }
 
 
 _ARTICLE = re.compile(r"\b(?:option|answer|choice)\s*(?:is\s*)?:?\s*\(?([a-z])\)?(?![a-z])")
