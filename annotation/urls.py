@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotation.apis import auth, media, projects, videos
+from annotation.apis import auth, media, projects, tasks, videos
 
 urlpatterns = [
     path("auth/csrf", auth.CsrfApi.as_view(), name="auth-csrf"),
@@ -22,6 +22,18 @@ urlpatterns = [
     ),
     path("projects/<int:project_id>/videos", videos.VideoListApi.as_view(), name="video-list"),
     path("videos/<int:video_id>", videos.VideoDetailApi.as_view(), name="video-detail"),
+    path("projects/<int:project_id>/queues", tasks.QueueListApi.as_view(), name="queue-list"),
+    path(
+        "projects/<int:project_id>/queues/<str:queue_name>/next",
+        tasks.QueueNextApi.as_view(),
+        name="queue-next",
+    ),
+    path("tasks/<int:task_id>", tasks.TaskDetailApi.as_view(), name="task-detail"),
+    path("tasks/<int:task_id>/heartbeat", tasks.TaskHeartbeatApi.as_view(), name="task-heartbeat"),
+    path("tasks/<int:task_id>/release", tasks.TaskReleaseApi.as_view(), name="task-release"),
+    path("tasks/<int:task_id>/skip", tasks.TaskSkipApi.as_view(), name="task-skip"),
+    path("tasks/<int:task_id>/draft", tasks.TaskDraftApi.as_view(), name="task-draft"),
+    path("tasks/<int:task_id>/submit", tasks.TaskSubmitApi.as_view(), name="task-submit"),
 ]
 
 media_urlpatterns = [

@@ -73,3 +73,41 @@ def member(project: Project, role: str, username: str | None = None):  # type: i
     user = UserFactory(username=username) if username else UserFactory()
     MembershipFactory(project=project, user=user, role=role)
     return user
+
+
+def masks_for(visible: list[bool], height: int = 360, width: int = 640) -> list[dict]:
+    """RLE masks with a small square on visible frames and an empty mask elsewhere."""
+    import numpy as np
+
+    from workers import rle
+
+    out = []
+    for seen in visible:
+        mask = np.zeros((height, width), dtype=bool)
+        if seen:
+            mask[10:40, 20:60] = True
+        out.append(rle.encode(mask))
+    return out
+
+
+def tracked_masklet(video: Video, *, visible: list[bool] | None = None, object_id: int = 1, **kw):  # type: ignore[no-untyped-def]
+    """A masklet with one complete revision (what pass 1 produces after Track)."""
+    from tracking.models import Masklet, MaskletRevision
+
+    visible = visible if visible is not None else [True] * video.annotation_frame_count
+    masklet = Masklet.objects.create(video=video, object_id=object_id, **kw)
+    masks = masks_for(visible, video.height or 360, video.width or 640)
+    seen = [i for i, v in enumerate(visible) if v]
+    revision = MaskletRevision.objects.create(
+        masklet=masklet,
+        number=1,
+        engine="test",
+        masks=masks,
+        bboxes=[[20, 10, 60, 40] if v else None for v in visible],
+        areas=[1200 if v else 0 for v in visible],
+        first_visible_frame=seen[0] if seen else None,
+        last_visible_frame=seen[-1] if seen else None,
+    )
+    masklet.current_revision = revision
+    masklet.save(update_fields=["current_revision"])
+    return masklet

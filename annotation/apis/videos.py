@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from django.db import transaction
 from rest_framework import serializers
@@ -15,45 +14,9 @@ from rest_framework.views import APIView
 from annotation.access import STAFF_ROLES, require_role, require_video_access
 from annotation.apis.parsers import RawNameMultiPartParser, raw_file_name
 from annotation.errors import ServiceError
-from annotation.models import Project, Role, Video
-from annotation.selectors.videos import video_list, video_media_urls
+from annotation.models import Project, Role
+from annotation.selectors.videos import video_list, video_payload
 from annotation.services.ingest import video_delete, video_ingest_file
-
-
-class VideoOutput(serializers.ModelSerializer):
-    annotation_fps = serializers.FloatField(source="project.annotation_fps")
-
-    class Meta:
-        model = Video
-        fields = [
-            "id",
-            "project_id",
-            "name",
-            "original_name",
-            "status",
-            "error",
-            "progress",
-            "width",
-            "height",
-            "codec",
-            "source_fps",
-            "source_frame_count",
-            "duration",
-            "annotation_fps",
-            "annotation_frame_count",
-            "source_video_id",
-            "source_start_time",
-            "source_end_time",
-            "split",
-            "created_at",
-        ]
-
-
-def video_payload(video: Video, *, with_media: bool) -> dict[str, Any]:
-    data = dict(VideoOutput(video).data)
-    if with_media:
-        data["media"] = video_media_urls(video=video)
-    return data
 
 
 class VideoListApi(APIView):

@@ -46,3 +46,34 @@ def video_media_urls(*, video: Video) -> dict[str, Any]:
         "frame_digits": 6,
         "expires_in": None,
     }
+
+
+VIDEO_FIELDS = (
+    "id",
+    "project_id",
+    "name",
+    "original_name",
+    "status",
+    "error",
+    "progress",
+    "width",
+    "height",
+    "codec",
+    "source_fps",
+    "source_frame_count",
+    "duration",
+    "annotation_frame_count",
+    "source_video_id",
+    "source_start_time",
+    "source_end_time",
+    "split",
+    "created_at",
+)
+
+
+def video_payload(video: Video, *, with_media: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {name: getattr(video, name) for name in VIDEO_FIELDS}
+    data["annotation_fps"] = video.project.annotation_fps
+    if with_media:
+        data["media"] = video_media_urls(video=video)
+    return data

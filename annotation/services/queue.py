@@ -127,6 +127,16 @@ def task_leased(*, task_id: int, user: Any, lock: bool = False) -> Task:
     return task
 
 
+def task_check_version(task: Task, base_version: int) -> None:
+    """Refuse a write based on an old copy of the task (a second tab, a replayed request)."""
+    if task.version != base_version:
+        raise ConflictError(
+            "This task changed since you opened it (another tab?). Reload to continue.",
+            current=_task_state(task),
+            code="stale_task",
+        )
+
+
 def _task_state(task: Task) -> dict[str, Any]:
     return {"id": task.pk, "status": task.status, "version": task.version}
 

@@ -1,0 +1,134 @@
+"""What the annotation screens need to open a task, in one response."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, F, Q
+
+from annotation.models import Draft, Project, Task, TaskKind, TaskStatus
+from annotation.selectors.videos import video_payload
+
+QUEUES: dict[str, list[str]] = {
+    "select": [TaskKind.SELECT],
+    "caption": [TaskKind.CAPTION],
+    "fgqa": [TaskKind.FGQA_ANSWER, TaskKind.FGQA_DISTRACTORS],
+    "review": [TaskKind.REVIEW, TaskKind.FGQA_REVIEW],
+}
+ANNOTATOR_QUEUES = ("select", "caption", "fgqa")
+
+
+def project_payload(project: Project) -> dict[str, Any]:
+    return {
+        "id": project.pk,
+        "name": project.name,
+        "kind": project.kind,
+        "guidelines": project.guidelines,
+        "annotation_fps": project.annotation_fps,
+        "out_of_frame_caption": project.out_of_frame_caption,
+        "min_caption_chars": project.min_caption_chars,
+        "max_caption_chars": project.max_caption_chars,
+        "lease_minutes": project.lease_minutes,
+    }
+
+
+def masklet_summary(masklet: Any) -> dict[str, Any]:
+    revision = masklet.current_revision
+    return {
+        "id": masklet.pk,
+        "object_id": masklet.object_id,
+        "category": masklet.category,
+        "source": masklet.source,
+        "status": masklet.status,
+        "motion_score": masklet.motion_score,
+        "version": masklet.version,
+        "revision": None
+        if revision is None
+        else {
+            "id": revision.pk,
+            "number": revision.number,
+            "engine": revision.engine,
+            "first_visible_frame": revision.first_visible_frame,
+            "last_visible_frame": revision.last_visible_frame,
+            "visible": [bool(a) for a in revision.areas],
+        },
+    }
+
+
+def task_payload(task: Task) -> dict[str, Any]:
+    """Everything the editor needs for ``task``. Gold tasks look exactly like others."""
+    from annotation.services.fgqa import fgqa_questions_for_task
+    from tracking.models import Masklet, MaskletStatus
+
+    data: dict[str, Any] = {
+        "id": task.pk,
+        "kind": task.kind,
+        "status": task.status,
+        "version": task.version,
+        "priority": task.priority,
+        "is_rework": task.rework_of_id is not None,
+        "notes": task.notes,
+        "leased_at": task.leased_at,
+        "lease_expires_at": task.lease_expires_at,
+        "project": project_payload(task.project),
+        "video": None,
+        "masklet": None,
+        "masklets": [],
+        "questions": [],
+    }
+    if task.video is not None:
+        data["video"] = video_payload(task.video, with_media=True)
+    if task.masklet_id is not None:
+        masklet = Masklet.objects.select_related("current_revision").get(pk=task.masklet_id)
+        data["masklet"] = masklet_summary(masklet)
+    if task.kind == TaskKind.SELECT:
+        shown = (
+            Masklet.objects.filter(video_id=task.video_id)
+            .exclude(status=MaskletStatus.DISCARDED)
+            .select_related("current_revision")
+            .order_by(F("motion_score").desc(nulls_last=True), "object_id")
+        )
+        data["masklets"] = [masklet_summary(m) for m in shown]
+    if task.kind in (TaskKind.FGQA_ANSWER, TaskKind.FGQA_DISTRACTORS, TaskKind.FGQA_REVIEW):
+        data["questions"] = [
+            {
+                "id": q.pk,
+                "question": q.question,
+                "model_answer": q.model_answer,
+                "answer": q.answer,
+                "q_type": q.q_type,
+                "status": q.status,
+                "is_benchmark": q.is_benchmark,
+                "imported_distractors": q.imported_distractors,
+                "distractors": q.distractors,
+            }
+            for q in fgqa_questions_for_task(task=task)
+        ]
+    return data
+
+
+def draft_payload(draft: Draft | None) -> dict[str, Any]:
+    if draft is None:
+        return {"version": 0, "data": None, "updated_at": None}
+    return {"version": draft.version, "data": draft.data, "updated_at": draft.updated_at}
+
+
+def queue_counts(*, project: Project, user: Any) -> dict[str, dict[str, int]]:
+    """Open and in-progress tasks per queue, and how many of them this user may take."""
+    rows = (
+        Task.objects.filter(project=project)
+        .values("kind")
+        .annotate(
+            open=Count("id", filter=Q(status=TaskStatus.OPEN)),
+            leased=Count("id", filter=Q(status=TaskStatus.LEASED)),
+            mine=Count("id", filter=Q(status=TaskStatus.LEASED, lease_owner_id=user.pk)),
+        )
+    )
+    by_kind = {r["kind"]: r for r in rows}
+    return {
+        queue: {
+            key: sum(by_kind.get(kind, {}).get(key, 0) for kind in kinds)
+            for key in ("open", "leased", "mine")
+        }
+        for queue, kinds in QUEUES.items()
+    }
