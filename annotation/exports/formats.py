@@ -300,9 +300,7 @@ def rtloc_rows(record: Mapping[str, Any]) -> list[dict[str, Any]]:
         key = caption_key(_written_caption(segment))
         counts[key] = counts.get(key, 0) + 1
     return [
-        _segment_row(record, s)
-        for s in in_frame
-        if counts[caption_key(_written_caption(s))] == 1
+        _segment_row(record, s) for s in in_frame if counts[caption_key(_written_caption(s))] == 1
     ]
 
 
@@ -411,9 +409,7 @@ def sav_masklet_file(
             raise ExportDataError(f"{video_id}: masklet {masklet_id} is empty in every frame")
         first = visible.index(True)
         for frame, rle in enumerate(rles):
-            frames[frame].append(
-                {"size": rle["size"], "counts": _text(rle["counts"])}
-            )
+            frames[frame].append({"size": rle["size"], "counts": _text(rle["counts"])})
         ids.append(masklet_id)
         size_abs.append(sum(areas) / sum(visible))
         first_appeared.append(first)

@@ -140,12 +140,12 @@ class _HashingFile(io.RawIOBase):
         return self.size
 
     def flush(self) -> None:
-        self._raw.flush()
+        if not self._raw.closed:
+            self._raw.flush()
 
     def close(self) -> None:
-        if not self.closed:
-            self._raw.close()
-        super().close()
+        super().close()  # flushes first
+        self._raw.close()
 
 
 class _UniqueKeys:
@@ -178,6 +178,10 @@ def _staged(
     destination: Destination, relpath: str, tmp_dir: str | os.PathLike[str] | None
 ) -> Iterator[tuple[_HashingFile, Path]]:
     check_relpath(relpath)
+    if tmp_dir is None and isinstance(destination, LocalDirectory):
+        # Same filesystem as the target, so publishing is a rename, not a second copy.
+        destination.root.mkdir(parents=True, exist_ok=True)
+        tmp_dir = destination.root
     handle, name = tempfile.mkstemp(prefix=".tubelet-export-", dir=tmp_dir)
     path = Path(name)
     try:
