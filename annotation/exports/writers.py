@@ -45,8 +45,8 @@ class DuplicateKeyError(ValueError):
     """Two rows share a value of the writer's ``unique_field``; nothing was published."""
 
 
-class RowShapeError(ValueError):
-    """A row whose fields are not exactly the schema's; nothing was published."""
+class RowSchemaError(ValueError):
+    """A row whose fields or values do not fit the schema; nothing was published."""
 
 
 @runtime_checkable
@@ -204,7 +204,7 @@ def _shaped(row: Mapping[str, Any], names: tuple[str, ...] | None) -> Mapping[st
     if set(row) != set(names):
         missing = sorted(set(names) - set(row))
         extra = sorted(set(row) - set(names))
-        raise RowShapeError(f"row fields differ from the schema: missing {missing}, extra {extra}")
+        raise RowSchemaError(f"row fields differ from the schema: missing {missing}, extra {extra}")
     return {name: row[name] for name in names}
 
 
@@ -298,17 +298,29 @@ def write_parquet(
                     unique.add(row[unique.field])
                 count += 1
                 if len(batch) == batch_rows:
-                    writer.write_batch(pa.RecordBatch.from_pylist(batch, schema=schema))
+                    writer.write_batch(_record_batch(batch, schema, count))
                     batch.clear()
                 tracker.rows_done(count)
             if batch or count == 0:
-                writer.write_batch(pa.RecordBatch.from_pylist(batch, schema=schema))
+                writer.write_batch(_record_batch(batch, schema, count))
         finally:
             writer.close()
         if unique is not None:
             unique.check()
         tracker.finish(count)
     return FileEntry(relpath, "parquet", count, out.size, out.sha256.hexdigest())
+
+
+def _record_batch(
+    rows: list[Mapping[str, Any]], schema: pa.Schema, rows_so_far: int
+) -> pa.RecordBatch:
+    try:
+        return pa.RecordBatch.from_pylist(rows, schema=schema)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError) as exc:
+        first = rows_so_far - len(rows) + 1
+        raise RowSchemaError(
+            f"rows {first}..{rows_so_far} have a value that does not fit the schema: {exc}"
+        ) from exc
 
 
 def _write_document(
