@@ -232,22 +232,23 @@ def _decode(
     with container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        time_base = stream.time_base or Fraction(1, 90_000)
         if start > 0:
-            container.seek(int(start / stream.time_base), stream=stream, backward=True)
+            container.seek(int(start / time_base), stream=stream, backward=True)
         origin: Fraction | None = None
         index = 0
         try:
             for frame in container.decode(stream):
                 if frame.pts is None:
                     continue
-                t = Fraction(frame.pts) * frame.time_base
+                t = Fraction(frame.pts) * (frame.time_base or time_base)
                 if origin is None:
                     origin = t if start <= 0 else Fraction(start)
                 if t < origin:
                     continue
                 if end is not None and t >= Fraction(end):
                     break
-                image = frame.to_ndarray(format="bgr24")
+                image: np.ndarray = frame.to_ndarray(format="bgr24")
                 if rotation:
                     image = np.ascontiguousarray(np.rot90(image, rotation // 90))
                 yield _Frame(index=index, time=t - origin, image=image)

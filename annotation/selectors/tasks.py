@@ -83,7 +83,7 @@ def task_payload(task: Task) -> dict[str, Any]:
         data["masklet"] = masklet_summary(masklet)
     if task.kind == TaskKind.SELECT:
         shown = (
-            Masklet.objects.filter(video_id=task.video_id)
+            Masklet.objects.filter(video=task.video)
             .exclude(status=MaskletStatus.DISCARDED)
             .select_related("current_revision")
             .order_by(F("motion_score").desc(nulls_last=True), "object_id")
@@ -124,10 +124,13 @@ def queue_counts(*, project: Project, user: Any) -> dict[str, dict[str, int]]:
             mine=Count("id", filter=Q(status=TaskStatus.LEASED, lease_owner_id=user.pk)),
         )
     )
-    by_kind = {r["kind"]: r for r in rows}
+    by_kind: dict[str, dict[str, int]] = {
+        r["kind"]: {"open": r["open"], "leased": r["leased"], "mine": r["mine"]} for r in rows
+    }
+    empty: dict[str, int] = {}
     return {
         queue: {
-            key: sum(by_kind.get(kind, {}).get(key, 0) for kind in kinds)
+            key: sum(by_kind.get(kind, empty).get(key, 0) for kind in kinds)
             for key in ("open", "leased", "mine")
         }
         for queue, kinds in QUEUES.items()

@@ -234,6 +234,8 @@ def fgqa_answer_submit(
         if task.kind != TaskKind.FGQA_ANSWER:
             raise ServiceError("This is not an FGQA answering task.")
         task_check_version(task, base_version)
+        if task.video_id is None:
+            raise ServiceError("This task has no clip.")
         pending = {q.pk: q for q in fgqa_pending_questions(video_id=task.video_id)}
         given = {a.get("question_id"): a for a in answers if isinstance(a, dict)}
         unknown = [qid for qid in given if qid not in pending]
@@ -385,7 +387,7 @@ def fgqa_questions_for_task(*, task: Task) -> list[FgqaQuestion]:
     if task.kind == TaskKind.FGQA_ANSWER:
         return list(
             FgqaQuestion.objects.filter(
-                Q(status=FgqaStatus.PENDING) | Q(answers__task=task), video_id=task.video_id
+                Q(status=FgqaStatus.PENDING) | Q(answers__task=task), video=task.video
             )
             .distinct()
             .order_by("id")

@@ -12,6 +12,8 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -314,7 +316,7 @@ def _fail(video: Video, reason: str) -> IngestOutcome:
 
 def video_requeue_stuck(*, older_than_seconds: int) -> int:
     """Put videos whose worker died mid-processing back in the queue (called by the sweeper)."""
-    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     stuck = list(
         Video.objects.filter(
             status=VideoStatus.PROCESSING, processing_started_at__lt=cutoff, clip_index=0
@@ -327,7 +329,7 @@ def video_requeue_stuck(*, older_than_seconds: int) -> int:
             Video.objects.filter(pk=video_id, status=VideoStatus.PROCESSING).update(
                 status=VideoStatus.PENDING
             )
-            transaction.on_commit(lambda vid=video_id: ingest_video.delay(vid))
+            transaction.on_commit(partial(ingest_video.delay, video_id))
     return len(stuck)
 
 

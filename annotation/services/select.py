@@ -33,7 +33,7 @@ def select_submit(
             raise ServiceError(
                 "Accept at least one masklet, or use \u201cNo interesting moving object\u201d."
             )
-        ids = [m.get("id") for m in masklets]
+        ids = [int(m.get("id") or 0) for m in masklets]
         if len(set(ids)) != len(ids):
             raise ServiceError("A masklet is listed twice.")
         if set(ids) & set(rejected):
@@ -41,7 +41,7 @@ def select_submit(
         found = {
             m.pk: m
             for m in Masklet.objects.select_for_update(of=("self",))
-            .filter(pk__in=[*ids, *rejected], video_id=task.video_id)
+            .filter(pk__in=[*ids, *rejected], video=task.video)
             .select_related("current_revision")
         }
         missing = [i for i in [*ids, *rejected] if i not in found]
