@@ -480,6 +480,37 @@ class ExportJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # What the export left out and why (e.g. masklets whose captions need a recheck).
+    report = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["project", "-created_at"])]
 
     def __str__(self) -> str:
         return f"{self.dataset} {self.split} export #{self.pk}"
+
+
+class ExportUid(models.Model):
+    """The persistent ``uid`` of one exported RCap/RTLoc row: a temporal segment of a masklet.
+
+    The id is the uid, so it is an int32 (the schemas' type) from a database sequence: never
+    reused, stable across re-exports while the segment keeps its frames (editing the caption
+    keeps the uid, moving a boundary makes a new item with a new uid).
+    """
+
+    id = models.AutoField(primary_key=True)
+    masklet = models.ForeignKey(
+        "tracking.Masklet", on_delete=models.CASCADE, related_name="export_uids"
+    )
+    start_frame = models.IntegerField()
+    end_frame = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["masklet", "start_frame", "end_frame"], name="export_uid_segment_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"uid {self.pk}: masklet {self.masklet_id} [{self.start_frame}, {self.end_frame}]"
