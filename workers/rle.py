@@ -59,7 +59,7 @@ def bbox_xyxy(rle: Mapping[str, Any]) -> list[int] | None:
     form = _coco_form(rle)
     if _coco.area(form) == 0:
         return None
-    x, y, w, h = (int(round(v)) for v in _coco.toBbox(form))
+    x, y, w, h = (round(v) for v in _coco.toBbox(form))
     return [x, y, x + w, y + h]
 
 

@@ -171,8 +171,8 @@ def annotation_frame_indices(
     if source_frames <= 0:
         return []
     step = source_fps / annotation_fps
-    count = int(math.floor((source_frames - 1) / step + 1e-9)) + 1
-    return [min(source_frames - 1, int(math.floor(k * step + 0.5))) for k in range(count)]
+    count = math.floor((source_frames - 1) / step + 1e-9) + 1
+    return [min(source_frames - 1, math.floor(k * step + 0.5)) for k in range(count)]
 
 
 def interior_point(mask: np.ndarray) -> tuple[int, int] | None:
@@ -388,10 +388,10 @@ class _Scene:
     def _footprint(self, matrix: np.ndarray, tw: int, th: int) -> tuple[int, int, int, int]:
         corners = np.array([[0, 0, 1], [tw, 0, 1], [0, th, 1], [tw, th, 1]], dtype=np.float64)
         pts = corners @ matrix.T
-        x0 = max(0, int(math.floor(pts[:, 0].min())))
-        y0 = max(0, int(math.floor(pts[:, 1].min())))
-        x1 = min(self.w, int(math.ceil(pts[:, 0].max())) + 1)
-        y1 = min(self.h, int(math.ceil(pts[:, 1].max())) + 1)
+        x0 = max(0, math.floor(pts[:, 0].min()))
+        y0 = max(0, math.floor(pts[:, 1].min()))
+        x1 = min(self.w, math.ceil(pts[:, 0].max()) + 1)
+        y1 = min(self.h, math.ceil(pts[:, 1].max()) + 1)
         return x0, y0, x1, y1
 
     def _distinct_hues(self, n: int) -> list[float]:
@@ -433,7 +433,7 @@ class _Scene:
         pose: Any,
     ) -> _Sprite:
         ax, ay = half
-        side = int(math.ceil(2 * math.hypot(ax, ay))) + 4
+        side = math.ceil(2 * math.hypot(ax, ay)) + 4
         c = side / 2
         yy, xx = np.mgrid[0:side, 0:side].astype(np.float32) + 0.5
         if kind == "rect":
