@@ -25,3 +25,22 @@ def expire_leases(**_: object) -> None:
 
     task_leases_expire()
     video_requeue_stuck(older_than_seconds=settings.INGEST_TIME_LIMIT + 120)
+
+
+@shared_task(
+    name="annotation.export_dataset",
+    acks_late=True,
+    soft_time_limit=int(getattr(settings, "EXPORT_TIME_LIMIT", 2 * 3600)),
+    time_limit=int(getattr(settings, "EXPORT_TIME_LIMIT", 2 * 3600)) + 60,
+)
+def export_dataset(job_id: int, **_: object) -> None:
+    from annotation.services.export_jobs import export_job_run
+
+    export_job_run(job_id=job_id)
+
+
+@shared_task(name="annotation.export_sweep", acks_late=True, time_limit=300)
+def export_sweep(**_: object) -> None:
+    from annotation.services.export_jobs import export_jobs_requeue_stuck
+
+    export_jobs_requeue_stuck()

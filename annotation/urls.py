@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotation.apis import auth, media, projects, tasks, videos
+from annotation.apis import auth, exports, media, projects, tasks, videos
 
 urlpatterns = [
     path("auth/csrf", auth.CsrfApi.as_view(), name="auth-csrf"),
@@ -34,6 +34,13 @@ urlpatterns = [
     path("tasks/<int:task_id>/skip", tasks.TaskSkipApi.as_view(), name="task-skip"),
     path("tasks/<int:task_id>/draft", tasks.TaskDraftApi.as_view(), name="task-draft"),
     path("tasks/<int:task_id>/submit", tasks.TaskSubmitApi.as_view(), name="task-submit"),
+    path("projects/<int:project_id>/exports", exports.ExportListApi.as_view(), name="export-list"),
+    path("exports/<int:job_id>", exports.ExportDetailApi.as_view(), name="export-detail"),
+    path(
+        "exports/<int:job_id>/download",
+        exports.ExportDownloadApi.as_view(),
+        name="export-download",
+    ),
 ]
 
 media_urlpatterns = [

@@ -38,6 +38,9 @@ def _periodic_jobs(sender: Celery, **_: object) -> None:
     sender.add_periodic_task(
         every, sender.signature("annotation.expire_leases", queue="media"), name="leases"
     )
+    sender.add_periodic_task(
+        every, sender.signature("annotation.export_sweep", queue="export"), name="export-sweep"
+    )
 
 
 def worker_queue_name(hostname: str) -> str:
