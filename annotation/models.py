@@ -218,6 +218,16 @@ class Task(models.Model):
     notes = models.TextField(blank=True)
     skip_reason = models.TextField(blank=True)
     score = models.FloatField(null=True, blank=True)
+    # Gold copies (is_gold) and second annotations (is_duplicate) are "shadow" tasks: what was
+    # submitted is kept here and scored, and never applied to the real item.
+    gold_item = models.ForeignKey(
+        "GoldItem", null=True, blank=True, on_delete=models.PROTECT, related_name="copies"
+    )
+    submission = models.JSONField(null=True, blank=True)
+    # Analytics (annotation.services.analytics): seconds of active work over all leases, and the
+    # last claim/heartbeat/submit, which closes the next interval.
+    active_seconds = models.FloatField(default=0.0)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -231,6 +241,17 @@ class Task(models.Model):
                 condition=~Q(status="leased")
                 | Q(lease_owner__isnull=False, lease_expires_at__isnull=False),
                 name="task_lease_has_owner",
+            ),
+            models.CheckConstraint(
+                condition=Q(is_gold=False) | Q(gold_item__isnull=False), name="task_gold_has_item"
+            ),
+            models.UniqueConstraint(
+                fields=["gold_item", "assignee"],
+                condition=Q(gold_item__isnull=False),
+                name="task_gold_copy_once_per_user",
+            ),
+            models.CheckConstraint(
+                condition=Q(active_seconds__gte=0), name="task_active_seconds_positive"
             ),
         ]
         indexes = [
@@ -402,6 +423,26 @@ class ReviewDecision(models.TextChoices):
     REJECT = "reject"
 
 
+class ReviewReason(models.TextChoices):
+    """Why a reviewer rejects a masklet with its captions (pass 3)."""
+
+    MASK_QUALITY = "mask_quality", "Mask quality"
+    MISSING_ACTION = "missing_action", "Missing action"
+    INACCURATE_CAPTION = "inaccurate_caption", "Inaccurate caption"
+    REDUNDANT_CAPTION = "redundant_caption", "Redundant caption"
+    WRONG_OBJECT = "wrong_object", "Wrong object"
+    OTHER = "other", "Other"
+
+
+class FgqaReviewReason(models.TextChoices):
+    """Why a reviewer rejects an FGQA answer (q_type and distractors are fixed in place)."""
+
+    WRONG_ANSWER = "wrong_answer", "Wrong answer"
+    AMBIGUOUS_ANSWER = "ambiguous_answer", "Ambiguous or incomplete answer"
+    UNANSWERABLE = "unanswerable", "Not answerable from the clip"
+    OTHER = "other", "Other"
+
+
 class Review(models.Model):
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="reviews")
     reviewer = models.ForeignKey(
@@ -424,8 +465,77 @@ class Review(models.Model):
     comment = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(decision__in=ReviewDecision.values), name="review_decision_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(decision=ReviewDecision.ACCEPT) | ~Q(reasons=[]),
+                name="review_reject_has_reasons",
+            ),
+        ]
+        indexes = [models.Index(fields=["created_at"])]
+
     def __str__(self) -> str:
         return f"{self.decision} by {self.reviewer_id} on task {self.task_id}"
+
+
+class GoldItem(models.Model):
+    """A verified item whose answer is known. Copies of it are mixed into annotators' queues at
+    the project's ``gold_rate`` and scored on submit (annotation.services.gold).
+
+    ``reference`` is a snapshot taken when it was marked: select {"masklet_revision": id},
+    caption {"caption_revision": id, "masklet_revision": id, "segments": [...]}, fgqa_answer
+    {"answer": str, "q_type": str}. ``authors`` made the item and never get a copy of it.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="gold_items")
+    kind = models.CharField(max_length=20, choices=TaskKind.choices)
+    masklet = models.ForeignKey(
+        "tracking.Masklet", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    fgqa_question = models.ForeignKey(
+        FgqaQuestion, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    reference = models.JSONField(default=dict)
+    authors = models.JSONField(default=list, blank=True)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    kind__in=[TaskKind.SELECT, TaskKind.CAPTION],
+                    masklet__isnull=False,
+                    fgqa_question__isnull=True,
+                )
+                | Q(kind=TaskKind.FGQA_ANSWER, masklet__isnull=True, fgqa_question__isnull=False),
+                name="gold_item_kind_matches_target",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "masklet"],
+                condition=Q(masklet__isnull=False),
+                name="gold_item_masklet_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "fgqa_question"],
+                condition=Q(fgqa_question__isnull=False),
+                name="gold_item_question_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        target = (
+            f"masklet {self.masklet_id}" if self.masklet_id else f"question {self.fgqa_question_id}"
+        )
+        return f"gold {self.kind} of {target}"
 
 
 class SplitRun(models.Model):
