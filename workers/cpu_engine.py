@@ -145,6 +145,8 @@ class CpuSession:
         self._check_open()
         order = frame_order(start_frame, self.source.count, direction)
         ids = list(self._objects) if object_ids is None else list(object_ids)
+        if not ids:
+            raise ValueError("nothing to propagate: no object has a prompt in this session")
         unknown = [i for i in ids if i not in self._objects]
         if unknown:
             raise KeyError(f"no prompts for object ids {unknown}")
@@ -504,9 +506,17 @@ def _segment_clicks(
             default=0.0,
         )
         # Between equally stable segments the larger one wins (annotators mean whole objects
-        # far more often than parts); one that spills far out of its disc is penalised, as
-        # that is how a segment that swallowed the background looks.
-        score = stability - 0.25 * max(0.0, fill - 1.2) + 0.01 * i
+        # far more often than parts). What a segment that swallowed background looks like is
+        # penalised: spilling far out of its disc, covering a large share of the frame,
+        # having the same colours as its surroundings.
+        share = np.count_nonzero(mask) / (h * w)
+        score = (
+            stability
+            + 0.01 * i
+            - 0.25 * max(0.0, fill - 1.2)
+            - 1.5 * max(0.0, share - 0.12)
+            - 0.1 * _surround_likeness(image, mask)
+        )
         if best is None or score > best[0]:
             best = (score, i)
     if best is None:
@@ -542,6 +552,24 @@ def _segment_by_colour(
         # Too few pixels for GrabCut's colour mixtures; the colour region is the answer.
         return region
     return refine(image, bins, region, appearance, positive=positive, negative=negative)
+
+
+def _surround_likeness(image: np.ndarray, mask: np.ndarray) -> float:
+    """Bhattacharyya coefficient between the colours of ``mask`` and of a ring around it:
+    near 0 for an object that stands out, near 1 for a patch of its surroundings."""
+    window = _window(mask, 0.2, 4)
+    if window is None:
+        return 1.0
+    x0, y0, x1, y1 = window
+    sub = mask[y0:y1, x0:x1]
+    ring = cv2.dilate(sub.view(np.uint8), _disk(max(3, int(0.15 * max(x1 - x0, y1 - y0)))))
+    ring = ring.astype(bool) & ~sub
+    if not ring.any():
+        return 1.0
+    bins = colour_bins(image[y0:y1, x0:x1])
+    inside = _normalised(colour_hist(bins, sub))
+    around = _normalised(colour_hist(bins, ring))
+    return float(np.sqrt(inside * around).sum())
 
 
 def _nearest(mask: np.ndarray, point: Point, reach: int) -> tuple[int, int] | None:
@@ -789,7 +817,7 @@ def match_translation(
         return None
     x0, y0, x1, y1 = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
     size = max(x1 - x0, y1 - y0)
-    reach = max(8.0, 0.6 * size, 1.0 * math.hypot(*guess))
+    reach = max(12.0, 1.5 * size, 1.5 * math.hypot(*guess))
     sx0 = max(0, int(x0 + guess[0] - reach))
     sy0 = max(0, int(y0 + guess[1] - reach))
     sx1 = min(w, int(x1 + guess[0] + reach) + 1)

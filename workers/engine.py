@@ -139,7 +139,9 @@ class EngineSession(Protocol):
     ) -> Iterator[tuple[int, dict[int, np.ndarray]]]:
         """Yield ``(frame, {object_id: mask})`` as each frame finishes: forward from
         ``start_frame`` to the last frame, backward from it to frame 0, or forward then
-        backward for ``"both"`` (``start_frame`` itself is yielded once)."""
+        backward for ``"both"`` (``start_frame`` itself is yielded once). All objects with
+        prompts when ``object_ids`` is None. Raises ``ValueError`` when there is no object,
+        ``KeyError`` for an id without prompts (both before the first frame)."""
         ...
 
     def remove_object(self, object_id: int) -> None: ...
@@ -185,16 +187,16 @@ def get_engine(name: EngineName, **options: Any) -> TrackingEngine:
 
     Raises :class:`EngineUnavailable` when the engine cannot run with these options.
     """
+    factories = _factories()
+    if name not in factories:
+        raise EngineUnavailable(
+            f"unknown tracker {name!r}: set TRACKER to one of {sorted(factories)}"
+        )
     key = (name, tuple(sorted((k, _hashable(v)) for k, v in options.items())))
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:
-            engine = _factories()[name](**options) if name in _factories() else None
-            if engine is None:
-                raise EngineUnavailable(
-                    f"unknown tracker {name!r}: set TRACKER to one of {sorted(_factories())}"
-                )
-            _engines[key] = engine
+            engine = _engines[key] = factories[name](**options)
         return engine
 
 

@@ -160,6 +160,8 @@ class Sam2Session:
         order = frame_order(start_frame, self.source.count, direction)
         known = list(state["obj_ids"])
         wanted = known if object_ids is None else list(object_ids)
+        if not wanted:
+            raise ValueError("nothing to propagate: no object has a prompt in this session")
         unknown = [i for i in wanted if i not in known]
         if unknown:
             raise KeyError(f"no prompts for object ids {unknown}")
@@ -172,8 +174,6 @@ class Sam2Session:
         """SAM 2 computes every object of the state in one batch; objects that were not asked
         for are computed and not returned (a second state would cost another image encoder
         pass per frame)."""
-        if not wanted:
-            return
         model = self.engine.model
         seen: set[int] = set()
         for reverse in passes:
