@@ -379,7 +379,7 @@ def _build(key: _ModelKey) -> Any:
                 device=key.device,
                 hydra_overrides_extra=overrides,
             )
-    except (RuntimeError, KeyError, OSError, ValueError) as exc:
+    except Exception as exc:  # a checkpoint fails to load in many ways; all mean the same
         raise EngineUnavailable(
             f"SAM2_CHECKPOINT={key.checkpoint} could not be loaded with SAM2_CONFIG={key.config} "
             f"({type(exc).__name__}: {exc}); the checkpoint and config must be the same model"

@@ -13,11 +13,12 @@ from workers import synthetic
 from workers.cpu_engine import CpuTrackingEngine
 from workers.engine import FrameSource, Prompt
 
-# A 10 s clip at ordinary speed, and a 4 s one where everything moves 2.5 times as far
-# between annotation frames (the runner crosses more than its own width per frame).
+# A 10 s clip at ordinary speed, and shorter ones where everything moves 2 to 2.5 times as
+# far between annotation frames (the runner crosses about its own width per frame).
 STANDARD = (1, 640, 360, 30.0, 10.0)
 FAST = (24, 480, 270, 24.0, 4.0)
-CLIPS = [STANDARD, FAST]
+QUICK = (20, 480, 270, 30.0, 5.0)
+CLIPS = [STANDARD, FAST, QUICK]
 BALL, SPINNER, WALKER, PILLAR, RUNNER = 1, 2, 3, 4, 5
 OBJECTS = [BALL, SPINNER, WALKER, PILLAR, RUNNER]
 SHARED_VIDEOS = Path(__file__).resolve().parents[3] / "shared" / "data" / "videos"
@@ -69,7 +70,7 @@ def _corrective_prompt(c: Clip, object_id: int, masks: list[np.ndarray]) -> Prom
     return Prompt(frame=worst, object_id=object_id, points=[list(point)], labels=[label])
 
 
-@pytest.mark.parametrize("spec", CLIPS, ids=["standard", "fast"])
+@pytest.mark.parametrize("spec", CLIPS, ids=["standard", "fast", "quick"])
 @pytest.mark.parametrize(
     "object_id", OBJECTS, ids=["ball", "spinner", "walker", "pillar", "runner"]
 )
