@@ -13,9 +13,18 @@ from rest_framework.views import APIView
 
 from annotation.access import STAFF_ROLES, project_role, require_role
 from annotation.errors import NotFoundError, ServiceError
-from annotation.models import Project, Role, Task, TaskKind
+from annotation.models import (
+    FgqaReviewReason,
+    Project,
+    ReviewDecision,
+    ReviewReason,
+    Role,
+    Task,
+    TaskKind,
+)
 from annotation.selectors.tasks import QUEUES, draft_payload, queue_counts, task_payload
-from annotation.services import captions, drafts, fgqa, queue, select
+from annotation.services import captions, drafts, fgqa, gold, queue, reviews, select
+from tracking.models import Category
 
 QUEUE_ROLES = {
     "select": (Role.ANNOTATOR, Role.ADMIN),
@@ -138,6 +147,36 @@ class _FgqaDistractors(serializers.Serializer):
     decisions = serializers.ListField(child=serializers.DictField(), max_length=50)
 
 
+class _Review(serializers.Serializer):
+    base_version = serializers.IntegerField()
+    decision = serializers.ChoiceField(choices=ReviewDecision.values)
+    reasons = serializers.ListField(
+        child=serializers.ChoiceField(choices=ReviewReason.values), default=list, max_length=10
+    )
+    comment = serializers.CharField(allow_blank=True, default="", max_length=2000)
+    segments = serializers.ListField(child=serializers.DictField(), required=False, max_length=2000)
+    captions_rechecked = serializers.BooleanField(default=False)
+
+
+class _FgqaReview(serializers.Serializer):
+    base_version = serializers.IntegerField()
+    decision = serializers.ChoiceField(choices=ReviewDecision.values)
+    reasons = serializers.ListField(
+        child=serializers.ChoiceField(choices=FgqaReviewReason.values), default=list, max_length=10
+    )
+    comment = serializers.CharField(allow_blank=True, default="", max_length=2000)
+    answer = serializers.CharField(required=False, max_length=2000)
+    q_type = serializers.CharField(required=False, max_length=40)
+    distractors = serializers.ListField(
+        child=serializers.CharField(max_length=2000), required=False, max_length=20
+    )
+
+
+class _MaskRework(serializers.Serializer):
+    base_version = serializers.IntegerField()
+    category = serializers.ChoiceField(choices=Category.values, required=False)
+
+
 Submitter = tuple[type[serializers.Serializer], Callable[..., Any]]
 
 # Each task kind: what its submission looks like and which service takes it.
@@ -146,18 +185,45 @@ SUBMITTERS: dict[str, Submitter] = {
     TaskKind.CAPTION: (_Caption, captions.caption_submit),
     TaskKind.FGQA_ANSWER: (_FgqaAnswers, fgqa.fgqa_answer_submit),
     TaskKind.FGQA_DISTRACTORS: (_FgqaDistractors, fgqa.fgqa_distractors_submit),
+    TaskKind.REVIEW: (_Review, reviews.review_submit),
+    TaskKind.FGQA_REVIEW: (_FgqaReview, reviews.fgqa_review_submit),
 }
+# Gold copies and second annotations take the input of their kind but never touch the item.
+SHADOW_SUBMITTERS: dict[str, Submitter] = {
+    TaskKind.SELECT: (_Select, gold.shadow_submit),
+    TaskKind.CAPTION: (_Caption, gold.shadow_submit),
+    TaskKind.FGQA_ANSWER: (_FgqaAnswers, gold.shadow_submit),
+}
+# Reworks after a rejection that go straight back to review (a caption rework is a pass-2
+# submission like the first one).
+REWORK_SUBMITTERS: dict[str, Submitter] = {
+    TaskKind.SELECT: (_MaskRework, reviews.mask_rework_submit),
+    TaskKind.FGQA_ANSWER: (_FgqaAnswers, reviews.fgqa_rework_submit),
+}
+
+
+def _submitter(task: Task) -> Submitter:
+    if task.is_gold or task.is_duplicate:
+        table = SHADOW_SUBMITTERS
+    elif task.rework_of_id is not None and task.kind in REWORK_SUBMITTERS:
+        table = REWORK_SUBMITTERS
+    else:
+        table = SUBMITTERS
+    if task.kind not in table:
+        raise ServiceError(f"Tasks of kind {task.kind} cannot be submitted here.")
+    return table[task.kind]
 
 
 class TaskSubmitApi(APIView):
     def post(self, request: Request, task_id: int) -> Response:
-        task = get_object_or_404(Task.objects.only("kind", "project_id"), pk=task_id)
+        task = get_object_or_404(
+            Task.objects.only("kind", "project_id", "is_gold", "is_duplicate", "rework_of_id"),
+            pk=task_id,
+        )
         require_role(
             user=request.user, project=task.project_id, roles=QUEUE_ROLES[_queue_of(task.kind)]
         )
-        if task.kind not in SUBMITTERS:
-            raise ServiceError(f"Tasks of kind {task.kind} cannot be submitted here.")
-        serializer_class, service = SUBMITTERS[task.kind]
+        serializer_class, service = _submitter(task)
         data = serializer_class(data=request.data)
         data.is_valid(raise_exception=True)
         service(task_id=task_id, user=request.user, **data.validated_data)

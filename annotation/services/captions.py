@@ -17,6 +17,7 @@ from django.db.models import F, Max
 
 from annotation.errors import ServiceError
 from annotation.models import CaptionRevision, Draft, Project, Task, TaskExclusion, TaskKind
+from annotation.services.agreement import double_annotation_queue
 from annotation.services.queue import task_check_version, task_finish, task_leased
 
 MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>")
@@ -169,6 +170,8 @@ def caption_submit(
         task = task_leased(task_id=task_id, user=user, lock=True)
         if task.kind != TaskKind.CAPTION or task.masklet_id is None:
             raise ServiceError("This is not a caption task.")
+        if task.is_gold or task.is_duplicate:
+            raise ServiceError("Submit this task through annotation.services.gold.shadow_submit.")
         task_check_version(task, base_version)
         masklet = task.masklet
         assert masklet is not None
@@ -195,5 +198,6 @@ def caption_submit(
         TaskExclusion.objects.bulk_create(
             [TaskExclusion(task=review, user_id=uid) for uid in authors if uid is not None]
         )
+        double_annotation_queue(task=task, user=user)
         Draft.objects.filter(task=task).delete()
     return captions

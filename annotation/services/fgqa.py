@@ -24,6 +24,7 @@ from annotation.models import (
     Video,
     VideoStatus,
 )
+from annotation.services.agreement import double_annotation_queue
 from annotation.services.captions import CONTROL, MARKUP
 from annotation.services.queue import task_check_version, task_finish, task_leased
 
@@ -233,6 +234,11 @@ def fgqa_answer_submit(
         task = task_leased(task_id=task_id, user=user, lock=True)
         if task.kind != TaskKind.FGQA_ANSWER:
             raise ServiceError("This is not an FGQA answering task.")
+        if task.is_gold or task.is_duplicate or task.rework_of_id is not None:
+            raise ServiceError(
+                "Submit this task through annotation.services.gold.shadow_submit "
+                "or annotation.services.reviews.fgqa_rework_submit."
+            )
         task_check_version(task, base_version)
         if task.video_id is None:
             raise ServiceError("This task has no clip.")
@@ -251,6 +257,7 @@ def fgqa_answer_submit(
         for qid, question in pending.items():
             done.append(_answer_one(task=task, user=user, question=question, entry=given[qid]))
         task_finish(task=task, user=user)
+        double_annotation_queue(task=task, user=user)
         Draft.objects.filter(task=task).delete()
     return done
 

@@ -6,10 +6,15 @@ A task is leased to at most one person at a time, on PostgreSQL and SQLite alike
 - SQLite: transactions begin IMMEDIATE (settings), so claimers are serialised by the write lock;
 - both: the lease is taken with a conditional UPDATE on the version read, so even a broken lock
   could not hand one task to two people.
+
+Gold: with probability ``project.gold_rate`` a claim hands out a fresh copy of a gold item
+instead (annotation.services.gold). The copy is created already leased to the claimer and
+assigned to them, so it is never contended and the locking above is untouched.
 """
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 from typing import Any
 
@@ -27,6 +32,7 @@ from annotation.models import (
     TaskKind,
     TaskStatus,
 )
+from annotation.services.analytics import active_increment
 
 CLAIM_ATTEMPTS = 5
 
@@ -77,6 +83,10 @@ def task_claim_next(*, user: Any, project: Project, kinds: list[str]) -> Task | 
     held = task_current_lease(user=user, project=project, kinds=kinds)
     if held is not None:
         return held
+    if project.gold_rate > 0 and random.random() < project.gold_rate:
+        gold = _gold_copy(user=user, project=project, kinds=kinds)
+        if gold is not None:
+            return gold
     for _ in range(CLAIM_ATTEMPTS):
         now = timezone.now()
         with transaction.atomic():
@@ -91,12 +101,28 @@ def task_claim_next(*, user: Any, project: Project, kinds: list[str]) -> Task | 
                 lease_owner_id=user.pk,
                 leased_at=now,
                 lease_expires_at=now + _lease_window(project),
+                last_seen_at=now,
                 version=F("version") + 1,
             )
             if taken:
                 TaskEvent.objects.create(task_id=task.pk, user_id=user.pk, kind=TaskEventKind.CLAIM)
                 return Task.objects.select_related("video", "project").get(pk=task.pk)
     raise ConflictError("The queue is busy; try again.", code="claim_contention")
+
+
+def _gold_copy(*, user: Any, project: Project, kinds: list[str]) -> Task | None:
+    """A gold copy stands in for real work only: with nothing else to do, an annotator is not
+    handed known items (an empty queue that still serves tasks would give gold away)."""
+    from annotation.services.gold import GOLD_KINDS, gold_copy_lease  # gold builds on this
+
+    if not set(kinds) & set(GOLD_KINDS):
+        return None
+    now = timezone.now()
+    if not _claimable(user=user, project=project, kinds=kinds, now=now).exists():
+        return None
+    return gold_copy_lease(
+        user=user, project=project, kinds=kinds, now=now, lease=_lease_window(project)
+    )
 
 
 def task_leased(*, task_id: int, user: Any, lock: bool = False) -> Task:
@@ -145,22 +171,29 @@ def task_heartbeat(*, task_id: int, user: Any, active: bool = True) -> Task:
     """Extend the lease; ``active`` says the person interacted since the last beat (analytics)."""
     task = task_leased(task_id=task_id, user=user)
     now = timezone.now()
+    credit = active_increment(since=task.last_seen_at or task.leased_at, now=now, active=active)
     Task.objects.filter(pk=task.pk, lease_owner_id=user.pk, status=TaskStatus.LEASED).update(
-        lease_expires_at=now + _lease_window(task.project)
+        lease_expires_at=now + _lease_window(task.project),
+        last_seen_at=now,
+        active_seconds=F("active_seconds") + credit,
     )
     TaskEvent.objects.create(
-        task_id=task.pk, user_id=user.pk, kind=TaskEventKind.HEARTBEAT, data={"active": active}
+        task_id=task.pk,
+        user_id=user.pk,
+        kind=TaskEventKind.HEARTBEAT,
+        data={"active": active, "active_seconds": credit},
     )
     task.lease_expires_at = now + _lease_window(task.project)
     return task
 
 
 def task_release(*, task_id: int, user: Any) -> None:
-    """Give a leased task back to the queue untouched."""
+    """Give a leased task back to the queue untouched (a gold copy is dropped instead: it was
+    made for this person only)."""
     with transaction.atomic():
         task = task_leased(task_id=task_id, user=user, lock=True)
         Task.objects.filter(pk=task.pk).update(
-            status=TaskStatus.OPEN,
+            status=TaskStatus.CANCELLED if task.is_gold else TaskStatus.OPEN,
             lease_owner=None,
             leased_at=None,
             lease_expires_at=None,
@@ -194,7 +227,7 @@ def task_skip(*, task_id: int, user: Any, reason: str) -> Task:
         else:
             TaskExclusion.objects.get_or_create(task_id=task.pk, user_id=user.pk)
             Task.objects.filter(pk=task.pk).update(
-                status=TaskStatus.OPEN,
+                status=TaskStatus.CANCELLED if task.is_gold else TaskStatus.OPEN,
                 skip_reason=reason,
                 lease_owner=None,
                 leased_at=None,
@@ -208,16 +241,25 @@ def task_skip(*, task_id: int, user: Any, reason: str) -> Task:
 def task_finish(*, task: Task, user: Any) -> None:
     """Mark a leased task submitted. Call inside the submitting service's transaction, after
     task_leased(lock=True); the conditional update refuses a second submit."""
+    now = timezone.now()
+    credit = active_increment(since=task.last_seen_at or task.leased_at, now=now, active=True)
     done = Task.objects.filter(pk=task.pk, status=TaskStatus.LEASED, lease_owner_id=user.pk).update(
         status=TaskStatus.SUBMITTED,
         submitted_by_id=user.pk,
-        submitted_at=timezone.now(),
+        submitted_at=now,
         lease_expires_at=None,
+        last_seen_at=now,
+        active_seconds=F("active_seconds") + credit,
         version=F("version") + 1,
     )
     if not done:
         raise ConflictError("This task was already submitted.", current=_task_state(task))
-    TaskEvent.objects.create(task_id=task.pk, user_id=user.pk, kind=TaskEventKind.SUBMIT)
+    TaskEvent.objects.create(
+        task_id=task.pk,
+        user_id=user.pk,
+        kind=TaskEventKind.SUBMIT,
+        data={"active_seconds": credit},
+    )
 
 
 def task_leases_expire() -> int:

@@ -28,6 +28,11 @@ def select_submit(
         task = task_leased(task_id=task_id, user=user, lock=True)
         if task.kind != TaskKind.SELECT:
             raise ServiceError("This is not a pass-1 task.")
+        if task.is_gold or task.rework_of_id is not None:
+            raise ServiceError(
+                "Submit this task through annotation.services.gold.shadow_submit "
+                "or annotation.services.reviews.mask_rework_submit."
+            )
         task_check_version(task, base_version)
         if not masklets:
             raise ServiceError(
