@@ -14,6 +14,7 @@ from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from annotation.models import (
     CaptionRevision,
     ExportJob,
+    ExportUid,
     FgqaQuestion,
     FgqaStatus,
     Project,
@@ -22,9 +23,12 @@ from annotation.models import (
 )
 from tracking.models import Masklet, MaskletStatus
 
+# Release order everywhere is (video id, object id): integers, so it does not depend on the
+# database's text collation, and files made from a dump restored elsewhere stay identical.
 STC_RECORD_FIELDS = (
-    "masklet_id",
+    "masklet__video_id",
     "masklet__object_id",
+    "masklet_id",
     "masklet__video__name",
     "masklet__video__annotation_frame_count",
     "segments",
@@ -54,11 +58,34 @@ def stc_verified_captions(*, project: Project, split: str) -> QuerySet[CaptionRe
 
 
 def stc_record_rows(*, project: Project, split: str) -> QuerySet[CaptionRevision, tuple[Any, ...]]:
-    """``(masklet pk, object_id, video name, total_frames, segments)`` in release order."""
+    """``STC_RECORD_FIELDS`` tuples in release order."""
     return (
         stc_verified_captions(project=project, split=split)
-        .order_by("masklet__video__name", "masklet__object_id", "masklet_id")
+        .order_by("masklet__video_id", "masklet__object_id", "masklet_id")
         .values_list(*STC_RECORD_FIELDS)
+    )
+
+
+def stc_uid_rows(*, project: Project, split: str) -> QuerySet[ExportUid, tuple[Any, ...]]:
+    """``(video id, object id, masklet pk, start, end, uid)`` of the split's accepted masklets,
+    in release order (a superset of what the records need: older boundaries too)."""
+    return (
+        ExportUid.objects.filter(
+            masklet__video__project=project,
+            masklet__video__split=split,
+            masklet__status=MaskletStatus.ACCEPTED,
+        )
+        .order_by(
+            "masklet__video_id", "masklet__object_id", "masklet_id", "start_frame", "end_frame"
+        )
+        .values_list(
+            "masklet__video_id",
+            "masklet__object_id",
+            "masklet_id",
+            "start_frame",
+            "end_frame",
+            "id",
+        )
     )
 
 
@@ -89,7 +116,7 @@ def stc_mask_rows(*, project: Project, split: str) -> QuerySet[Masklet, dict[str
             video__project=project, video__split=split, status=MaskletStatus.ACCEPTED
         )
         .annotate(latest_needs_recheck=Subquery(latest.values("needs_recheck")[:1]))
-        .order_by("video__name", "object_id", "pk")
+        .order_by("video_id", "object_id", "pk")
         .values(*MASK_ROW_FIELDS)
     )
 
@@ -143,7 +170,7 @@ def fgqa_verified_questions(*, project: Project, split: str) -> QuerySet[FgqaQue
 def fgqa_question_rows(*, project: Project, split: str) -> QuerySet[FgqaQuestion, tuple[Any, ...]]:
     return (
         fgqa_verified_questions(project=project, split=split)
-        .order_by("video__name", "pk")
+        .order_by("video_id", "pk")
         .values_list(*FGQA_ROW_FIELDS)
     )
 

@@ -20,7 +20,9 @@ from __future__ import annotations
 import functools
 import itertools
 import os
+import queue
 import subprocess
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -52,6 +54,9 @@ STC_SPLITS: tuple[str, ...] = ("train", "val", "test")
 FGQA_SPLITS: tuple[str, ...] = ("train", "test")
 FILE_FORMATS: tuple[str, ...] = ("jsonl", "parquet")
 CHUNK_SIZE = 2000
+# Rows per Parquet row group: a batch of row dicts is held per file while it fills, and the
+# STC files are written side by side, so this bounds memory (~16k rows ≈ tens of MB).
+PARQUET_ROW_GROUP = 16_384
 PROGRESS_EVERY = 1000
 
 # (records done, records total): one unit per record per file pass.
@@ -178,6 +183,83 @@ class _Counter:
             self._progress(self.total, self.total)
 
 
+# --- one pass, several files -------------------------------------------------------------------
+
+_END = object()
+_ABORT = object()
+FANOUT_BATCH = 256
+
+
+class _Aborted(Exception):
+    """The producer failed; a writer stops without publishing its file."""
+
+
+def _put(box: queue.Queue[Any], item: Any, consumer: threading.Thread) -> None:
+    while consumer.is_alive():
+        try:
+            box.put(item, timeout=0.1)
+            return
+        except queue.Full:
+            continue
+
+
+def fan_out(
+    records: Iterable[Mapping[str, Any]],
+    sinks: Sequence[tuple[RowBuilder, Callable[[Iterator[dict[str, Any]]], FileEntry]]],
+) -> list[FileEntry]:
+    """Feed one pass over ``records`` to several writers: each ``(build, write)`` sink turns a
+    record into rows, and ``write`` (a writer pulling from an iterator) runs in its own thread.
+
+    Reading and decoding the database rows once instead of once per file is most of the
+    saving. All database access stays on the calling thread. Memory is bounded by the queues
+    (a few batches per writer). If building fails, every writer is aborted (nothing of theirs
+    is published) and the error is raised; if a writer fails, its error is raised.
+    """
+    boxes: list[queue.Queue[Any]] = [queue.Queue(maxsize=4) for _ in sinks]
+    results: list[FileEntry | None] = [None] * len(sinks)
+    errors: list[BaseException] = []
+
+    def rows_from(box: queue.Queue[Any]) -> Iterator[dict[str, Any]]:
+        while (item := box.get()) is not _END:
+            if item is _ABORT:
+                raise _Aborted
+            yield from item
+
+    def run(index: int, write: Callable[[Iterator[dict[str, Any]]], FileEntry]) -> None:
+        try:
+            results[index] = write(rows_from(boxes[index]))
+        except _Aborted:
+            pass
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=run, args=(i, write), name=f"export-writer-{i}", daemon=True)
+        for i, (_, write) in enumerate(sinks)
+    ]
+    for thread in threads:
+        thread.start()
+    end: Any = _END
+    try:
+        for batch in _batched(records, FANOUT_BATCH):
+            for box, thread, (build, _) in zip(boxes, threads, sinks, strict=True):
+                _put(box, [row for record in batch for row in build(record)], thread)
+            if errors:
+                end = _ABORT
+                break
+    except BaseException:
+        end = _ABORT
+        raise
+    finally:
+        for box, thread in zip(boxes, threads, strict=True):
+            _put(box, end, thread)
+        for thread in threads:
+            thread.join()
+    if errors:
+        raise errors[0]
+    return [entry for entry in results if entry is not None]
+
+
 # --- persistent uids ---------------------------------------------------------------------------
 
 _ASSIGN_SQL = {
@@ -241,35 +323,19 @@ def export_uids_assign(*, project: Project, split: str) -> int:
         return max(cursor.rowcount, 0)
 
 
-def _segment_uids(batch: Sequence[tuple[Any, ...]]) -> dict[tuple[int, int, int], int]:
-    """uids of the in-frame segments of a chunk of records; any still missing (a caption that
-    changed after ``export_uids_assign``) are created here."""
-    masklet_ids = [row[0] for row in batch]
-    uids = {
-        (m, s, e): uid
-        for m, s, e, uid in ExportUid.objects.filter(masklet_id__in=masklet_ids).values_list(
-            "masklet_id", "start_frame", "end_frame", "id"
+def _uids_create(masklet_pk: int, spans: Iterable[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """uids for segments that appeared after ``export_uids_assign`` (a caption saved while the
+    export started); rare, so one small insert per masklet."""
+    ExportUid.objects.bulk_create(
+        [ExportUid(masklet_id=masklet_pk, start_frame=s, end_frame=e) for s, e in sorted(spans)],
+        ignore_conflicts=True,
+    )
+    return {
+        (s, e): uid
+        for s, e, uid in ExportUid.objects.filter(masklet_id=masklet_pk).values_list(
+            "start_frame", "end_frame", "id"
         )
     }
-    missing = sorted(
-        {
-            (row[0], seg["start_frame"], seg["end_frame"])
-            for row in batch
-            for seg in row[4]
-            if not seg.get("out_of_frame")
-        }
-        - uids.keys()
-    )
-    if missing:
-        ExportUid.objects.bulk_create(
-            [ExportUid(masklet_id=m, start_frame=s, end_frame=e) for m, s, e in missing],
-            ignore_conflicts=True,
-        )
-        created = ExportUid.objects.filter(
-            masklet_id__in=sorted({m for m, _, _ in missing})
-        ).values_list("masklet_id", "start_frame", "end_frame", "id")
-        uids.update({(m, s, e): uid for m, s, e, uid in created})
-    return uids
 
 
 # --- PLM-STC -----------------------------------------------------------------------------------
@@ -285,42 +351,68 @@ def stc_records(
     *, project: Project, split: str, segment_uids: bool = True, chunk_size: int = CHUNK_SIZE
 ) -> Iterator[dict[str, Any]]:
     """The verified records of a split, in release order, as ``formats`` expects them:
-    ``{"uid", "video", "masklet_id", "total_frames", "segments": [… with "uid"]}``."""
+    ``{"uid", "video", "masklet_id", "total_frames", "segments": [… with "uid"]}``.
+
+    Segment uids come from a second cursor over ``ExportUid`` in the same order, merged as
+    both streams advance (no per-chunk lookups)."""
     rows = selectors.stc_record_rows(project=project, split=split).iterator(chunk_size=chunk_size)
-    for batch in _batched(rows, chunk_size):
-        uids = _segment_uids(batch) if segment_uids else {}
-        for masklet_pk, object_id, video, total_frames, segments in batch:
-            if segment_uids:
-                for segment in segments:
-                    if not segment.get("out_of_frame"):
-                        key = (masklet_pk, segment["start_frame"], segment["end_frame"])
-                        segment["uid"] = uids[key]
-            yield {
-                "uid": masklet_pk,
-                "video": video,
-                "masklet_id": object_id,
-                "total_frames": total_frames,
-                "segments": segments,
-            }
+    uid_rows: Iterator[tuple[Any, ...]] = iter(())
+    if segment_uids:
+        uid_rows = selectors.stc_uid_rows(project=project, split=split).iterator(
+            chunk_size=chunk_size * 4
+        )
+    pending = next(uid_rows, None)
+    for video_id, object_id, masklet_pk, video, total_frames, segments in rows:
+        spans = {(s["start_frame"], s["end_frame"]) for s in segments}
+        if len(spans) != len(segments):
+            # Each segment's uid is its (masklet, start, end): a repeat would share one.
+            raise formats.ExportDataError(
+                f"{video!r} masklet {object_id}: two segments with the same frames"
+            )
+        if segment_uids:
+            key = (video_id, object_id, masklet_pk)
+            uids: dict[tuple[int, int], int] = {}
+            while pending is not None and pending[:3] < key:
+                pending = next(uid_rows, None)
+            while pending is not None and pending[:3] == key:
+                uids[(pending[3], pending[4])] = pending[5]
+                pending = next(uid_rows, None)
+            written = [s for s in segments if not s.get("out_of_frame")]
+            missing = {(s["start_frame"], s["end_frame"]) for s in written} - uids.keys()
+            if missing:
+                uids = _uids_create(masklet_pk, missing)
+            for segment in written:
+                segment["uid"] = uids[(segment["start_frame"], segment["end_frame"])]
+        yield {
+            "uid": masklet_pk,
+            "video": video,
+            "masklet_id": object_id,
+            "total_frames": total_frames,
+            "segments": segments,
+        }
 
 
-def _task_rows(task: str, records: Iterable[dict[str, Any]], project: Project) -> Iterator[dict]:
+RowBuilder = Callable[[Mapping[str, Any]], list[dict[str, Any]]]
+
+
+def _row_builder(task: str, project: Project) -> RowBuilder:
     if task == "rdcap":
         caption = project.out_of_frame_caption
-        return (formats.rdcap_row(r, out_of_frame_caption=caption) for r in records)
-    build = formats.rcap_rows if task == "rcap" else formats.rtloc_rows
-    return (row for record in records for row in build(record))
+        return lambda record: [formats.rdcap_row(record, out_of_frame_caption=caption)]
+    return formats.rcap_rows if task == "rcap" else formats.rtloc_rows
 
 
 def stc_rows(*, project: Project, split: str, task: str) -> Iterator[dict[str, Any]]:
     """Rows of one STC file exactly as the export writes them (the evaluation reads these)."""
     _check(task, STC_TASKS, "task")
+    build = _row_builder(task, project)
     records = stc_records(project=project, split=split, segment_uids=task != "rdcap")
-    return _task_rows(task, records, project)
+    return (row for record in records for row in build(record))
 
 
 def _write_rows(
     rows: Iterable[Mapping[str, Any]],
+    *,
     stage: LocalDirectory,
     relpath: str,
     schema: Any,
@@ -328,7 +420,14 @@ def _write_rows(
     unique_field: str | None,
 ) -> FileEntry:
     if file_format == "parquet":
-        return write_parquet(rows, stage, relpath, schema=schema, unique_field=unique_field)
+        return write_parquet(
+            rows,
+            stage,
+            relpath,
+            schema=schema,
+            unique_field=unique_field,
+            batch_rows=PARQUET_ROW_GROUP,
+        )
     return write_jsonl(rows, stage, relpath, fields=schema, unique_field=unique_field)
 
 
@@ -402,20 +501,28 @@ def stc_export(
     with staging_for(destination) as stage:
         with _snapshot():
             records = selectors.stc_verified_captions(project=project, split=split).count()
-            # One metadata row per record, so the masks pass counts like a caption file.
-            counter = _Counter(records * (len(tasks) + masks), progress)
-            for task in tasks:
-                rows = _task_rows(
-                    task,
-                    counter.count(
-                        stc_records(project=project, split=split, segment_uids=task != "rdcap")
+            # One unit per record for the caption files (one pass) and one for the masks pass.
+            counter = _Counter(records * (1 + masks), progress)
+            # uids are database keys, one per (masklet, frames), so they are unique by
+            # construction; the writers' check would cost 8 bytes a row for nothing.
+            sinks = [
+                (
+                    _row_builder(task, project),
+                    functools.partial(
+                        _write_rows,
+                        stage=stage,
+                        relpath=formats.stc_relpath(task, split, file_format),
+                        schema=formats.STC_SCHEMAS[task],
+                        file_format=file_format,
+                        unique_field=None,
                     ),
-                    project,
                 )
-                relpath = formats.stc_relpath(task, split, file_format)
-                entries.append(
-                    _write_rows(rows, stage, relpath, formats.STC_SCHEMAS[task], file_format, "uid")
-                )
+                for task in tasks
+            ]
+            records_stream = stc_records(
+                project=project, split=split, segment_uids=tasks != ["rdcap"]
+            )
+            entries.extend(fan_out(counter.count(records_stream), sinks))
             if masks:
                 metadata = _mask_rows(project=project, split=split, stage=stage, entries=entries)
                 entries.append(
@@ -573,7 +680,14 @@ def fgqa_export(
             rows = (row for question_rows in per_question for row in question_rows)
             relpath = formats.fgqa_relpath(split, file_format)
             schema = formats.FGQA_SCHEMAS[split]
-            entry = _write_rows(rows, stage, relpath, schema, file_format, unique)
+            entry = _write_rows(
+                rows,
+                stage=stage,
+                relpath=relpath,
+                schema=schema,
+                file_format=file_format,
+                unique_field=unique,
+            )
             report = {
                 "records": questions,
                 "excluded": selectors.fgqa_exclusion_counts(project=project, split=split),

@@ -72,7 +72,7 @@ def test_export_job_runs_on_the_worker_and_downloads_the_same_bytes_as_the_cli(
         timeout=90,
     )
     assert done["status"] == "succeeded", done["error"]
-    assert (done["rows_done"], done["rows_total"], done["progress"]) == (8, 8, 1.0)
+    assert (done["rows_done"], done["rows_total"], done["progress"]) == (4, 4, 1.0)
     assert done["total_rows"] == 11  # 3 rcap + 3 rtloc + 2 rdcap + 2 metadata + 1 masklet file
     assert done["report"]["records"] == 2
     assert done["attempts"] == 1

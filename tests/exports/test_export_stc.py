@@ -365,7 +365,7 @@ def test_report_counts_what_was_left_out_and_progress_reaches_the_total(release,
         "accepted_captions_need_recheck": 1,
         "accepted_without_captions": 0,
     }
-    assert calls[-1] == (12, 12)  # 3 records x (3 caption files + metadata)
+    assert calls[-1] == (6, 6)  # 3 records x (one caption pass + the masks pass)
 
 
 def test_no_video_is_in_two_splits_of_an_export(release, tmp_path):
