@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotation.apis import auth, exports, media, projects, tasks, videos
+from annotation.apis import auth, dashboard, exports, media, projects, reviews, tasks, videos
 
 urlpatterns = [
     path("auth/csrf", auth.CsrfApi.as_view(), name="auth-csrf"),
@@ -34,7 +34,40 @@ urlpatterns = [
     path("tasks/<int:task_id>/skip", tasks.TaskSkipApi.as_view(), name="task-skip"),
     path("tasks/<int:task_id>/draft", tasks.TaskDraftApi.as_view(), name="task-draft"),
     path("tasks/<int:task_id>/submit", tasks.TaskSubmitApi.as_view(), name="task-submit"),
+    path(
+        "masklets/<int:masklet_id>/history",
+        reviews.MaskletHistoryApi.as_view(),
+        name="masklet-history",
+    ),
+    path(
+        "masklets/<int:masklet_id>/diff/masks",
+        reviews.MaskletMaskDiffApi.as_view(),
+        name="masklet-diff-masks",
+    ),
+    path(
+        "masklets/<int:masklet_id>/diff/captions",
+        reviews.MaskletCaptionDiffApi.as_view(),
+        name="masklet-diff-captions",
+    ),
+    path(
+        "fgqa/questions/<int:question_id>/history",
+        reviews.FgqaQuestionHistoryApi.as_view(),
+        name="fgqa-question-history",
+    ),
+    path("projects/<int:project_id>/gold", reviews.GoldListApi.as_view(), name="gold-list"),
+    path("gold/<int:gold_id>", reviews.GoldDetailApi.as_view(), name="gold-detail"),
+    path(
+        "projects/<int:project_id>/dashboard",
+        dashboard.DashboardApi.as_view(),
+        name="dashboard",
+    ),
+    path(
+        "projects/<int:project_id>/dashboard/<str:table>",
+        dashboard.DashboardTableApi.as_view(),
+        name="dashboard-table",
+    ),
     path("projects/<int:project_id>/exports", exports.ExportListApi.as_view(), name="export-list"),
+    path("projects/<int:project_id>/splits", exports.SplitListApi.as_view(), name="split-list"),
     path("exports/<int:job_id>", exports.ExportDetailApi.as_view(), name="export-detail"),
     path(
         "exports/<int:job_id>/download",
