@@ -1,6 +1,8 @@
-"""Dataset export jobs for the dashboard: start one, watch its progress, download the release.
+"""Dataset releases for the dashboard: split runs and counts, export jobs (start one, watch
+its progress, download the release).
 
-Project admins only (non-members get 404, other roles 403).
+Exports are for project admins only, splits for admins and reviewers (non-members get 404,
+other roles 403).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from annotation.access import require_role
 from annotation.errors import ConflictError, NotFoundError
 from annotation.models import ExportJob, JobStatus, Project, Role
 from annotation.selectors.exports import export_job_get, export_job_list
+from annotation.selectors.splits import split_runs, split_video_counts
 from annotation.services.export_jobs import export_job_archive_name, export_job_create
 
 
@@ -125,3 +128,23 @@ class ExportDownloadApi(APIView):
         return FileResponse(
             path.open("rb"), as_attachment=True, filename=name, content_type="application/zip"
         )
+
+
+class SplitListApi(APIView):
+    """Videos per split now, and the recorded assign_splits runs (newest first)."""
+
+    def get(self, request: Request, project_id: int) -> Response:
+        require_role(user=request.user, project=project_id, roles=[Role.ADMIN, Role.REVIEWER])
+        runs = [
+            {
+                "version": run.version,
+                "seed": run.seed,
+                "val_fraction": run.val_fraction,
+                "test_fraction": run.test_fraction,
+                "deny_list_entries": len(run.deny_list),
+                "counts": run.counts,
+                "created_at": run.created_at,
+            }
+            for run in split_runs(project_id=project_id)
+        ]
+        return Response({"videos": split_video_counts(project_id=project_id), "runs": runs})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from annotation.models import CaptionRevision, Project, SplitRun, Video, VideoStatus
 from tracking.models import Masklet, MaskletStatus
@@ -120,5 +120,20 @@ def split_counts(*, videos: list[VideoInfo]) -> dict[str, SplitCount]:
     return table
 
 
-def split_runs(*, project: Project) -> QuerySet[SplitRun]:
-    return SplitRun.objects.filter(project=project).order_by("-version")
+def split_runs(*, project_id: int, limit: int = 20) -> QuerySet[SplitRun]:
+    return SplitRun.objects.filter(project_id=project_id).order_by("-version")[:limit]
+
+
+def split_video_counts(*, project_id: int) -> dict[str, int]:
+    """Videos per split right now (``unassigned`` for those without one), failed ones left out."""
+    counts = dict.fromkeys((*SPLITS, "unassigned"), 0)
+    rows = (
+        Video.objects.filter(project_id=project_id)
+        .exclude(status=VideoStatus.FAILED)
+        .values_list("split")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for split, n in rows:
+        counts[split or "unassigned"] += n
+    return counts

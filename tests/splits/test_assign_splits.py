@@ -4,9 +4,10 @@ deny/hold-out lists, a SplitRun per run, and clear CLI errors."""
 import pytest
 from django.core.management import CommandError, call_command
 
-from annotation.models import SplitRun, Video
+from annotation.models import Role, SplitRun, Video
+from tests.conftest import client_for
 from tests.export_data import captioned_masklet, clip, stc_project
-from tests.factories import VideoFactory
+from tests.factories import UserFactory, VideoFactory, member
 
 pytestmark = pytest.mark.django_db
 
@@ -221,3 +222,26 @@ def test_a_group_on_both_lists_is_refused(tmp_path):
         assign(project, "--val", "0.1", "--test", "0.1", "--deny", str(tmp_path / "both.txt"),
                "--hold-out", str(tmp_path / "both.txt"))  # fmt: skip
     assert splits(project) == {"sav_000001.mp4": ""}
+
+
+def test_splits_api_shows_counts_and_runs_to_admins_and_reviewers(hundred):
+    assign(hundred, "--val", "0.1", "--test", "0.2", "--seed", "7")
+    url = f"/api/projects/{hundred.pk}/splits"
+
+    body = client_for(member(hundred, Role.REVIEWER)).get(url).json()
+
+    assert body["videos"] == {"train": 70, "val": 10, "test": 20, "unassigned": 0}
+    [run] = body["runs"]
+    assert (run["version"], run["seed"], run["val_fraction"], run["test_fraction"]) == (
+        1,
+        7,
+        0.1,
+        0.2,
+    )
+    assert run["counts"]["splits"]["test"]["by_cell"] == {
+        "animal/3": 8,
+        "object/5+": 4,
+        "person/1": 8,
+    }
+    assert client_for(member(hundred, Role.ANNOTATOR)).get(url).status_code == 403
+    assert client_for(UserFactory()).get(url).status_code == 404
