@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -66,30 +67,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         print(f"engine: {engine.name} ({engine.model_version})\n")
 
-        rows, clicks, single_fps = [], [], []
-        for obj in video.objects:
-            row, click_s, fps = _object_quality(engine, frames, truth, obj.object_id)
-            rows.append([obj.name, *row])
-            clicks.append(click_s)
-            single_fps.append(fps)
-        before = [r[1] for r in rows]
-        after = [r[2] if r[2] is not None else r[1] for r in rows]
+        results = [_object_quality(engine, frames, truth, o.object_id) for o in video.objects]
         _table(
             ["object", "one click", "+1 correction", "worst frame"],
             [
-                [name, f"{b:.3f}", "-" if a is None else f"{a:.3f}", worst]
-                for name, b, a, worst in rows
+                [
+                    obj.name,
+                    f"{r.one_click:.3f}",
+                    "-" if r.corrected is None else f"{r.corrected:.3f}",
+                    r.worst,
+                ]
+                for obj, r in zip(video.objects, results, strict=True)
             ]
-            + [["mean", f"{np.mean(before):.3f}", f"{np.mean(after):.3f}", ""]],
+            + [
+                [
+                    "mean",
+                    f"{np.mean([r.one_click for r in results]):.3f}",
+                    f"{np.mean([r.corrected or r.one_click for r in results]):.3f}",
+                    "",
+                ]
+            ],
         )
         print()
 
         all_fps = _propagate_all(engine, frames, truth)
+        single_fps = statistics.median(r.fps for r in results)
         encode_ms, decode_ms = _rle_speed(truth)
         _table(
             ["measure", "value", "ratio"],
             [
-                ["click latency, median", f"{1000 * statistics.median(clicks):.0f} ms", ""],
+                [
+                    "click latency, median",
+                    f"{1000 * statistics.median(r.click_s for r in results):.0f} ms",
+                    "",
+                ],
                 [
                     f"propagation, {len(video.objects)} objects in one pass",
                     f"{all_fps:.1f} frames/s",
@@ -97,8 +108,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ],
                 [
                     "propagation, one object (median)",
-                    f"{statistics.median(single_fps):.1f} frames/s",
-                    f"{statistics.median(single_fps) / ANNOTATION_FPS:.1f}x real time",
+                    f"{single_fps:.1f} frames/s",
+                    f"{single_fps / ANNOTATION_FPS:.1f}x real time",
                 ],
                 ["RLE encode, 1280x720 mask", f"{encode_ms:.2f} ms", ""],
                 ["RLE decode, 1280x720 mask", f"{decode_ms:.2f} ms", ""],
@@ -107,9 +118,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+@dataclass(frozen=True)
+class _Quality:
+    one_click: float  # mean IoU over the clip
+    corrected: float | None  # after one corrective click; None when no error was clickable
+    worst: str
+    click_s: float
+    fps: float  # one object, both directions from its first visible frame
+
+
 def _object_quality(
     engine: TrackingEngine, frames: FrameSource, truth: list[dict[int, np.ndarray]], object_id: int
-) -> tuple[list[object], float, float]:
+) -> _Quality:
     start = next(k for k, masks in enumerate(truth) if masks[object_id].any())
     session = engine.open_session(frames)
     try:
@@ -124,12 +144,12 @@ def _object_quality(
         before = _ious(masks, truth, object_id)
         correction = _corrective_prompt(masks, truth, object_id, before)
         if correction is None:
-            return [float(np.mean(before)), None, "no error to click"], click_s, fps
+            return _Quality(float(np.mean(before)), None, "no error to click", click_s, fps)
         session.add_prompt(correction)
         after = _ious(_collect(session, object_id, start, frames.count), truth, object_id)
         kind = "positive" if correction.labels[0] else "negative"
         worst = f"{correction.frame} ({before[correction.frame]:.2f}, {kind})"
-        return [float(np.mean(before)), float(np.mean(after)), worst], click_s, fps
+        return _Quality(float(np.mean(before)), float(np.mean(after)), worst, click_s, fps)
     finally:
         session.close()
 
@@ -213,8 +233,8 @@ def _rle_speed(truth: list[dict[int, np.ndarray]], repeat: int = 3) -> tuple[flo
     return 1000 * statistics.median(encode), 1000 * statistics.median(decode)
 
 
-def _table(header: list[str], rows: list[list[object]]) -> None:
-    cells = [header, *[[str(c) for c in row] for row in rows]]
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    cells = [list(header), *[[str(c) for c in row] for row in rows]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
 
     def line(row: list[str]) -> str:

@@ -109,7 +109,7 @@ class CpuSession:
         self._frame_cache = max(4, frame_cache)
         self._flows: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
         self._objects: dict[int, _Object] = {}
-        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        self._dis = cv2.DISOpticalFlow.create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         self._closed = False
 
     # -- protocol ---------------------------------------------------------------------------
@@ -402,7 +402,9 @@ class CpuSession:
         key = (to_index, from_index)
         flow = self._flows.get(key)
         if flow is None:
-            flow = self._dis.calc(self._frame(to_index).gray, self._frame(from_index).gray, None)
+            flow = self._dis.calc(  # type: ignore[call-overload]  # (stubs lack flow=None)
+                self._frame(to_index).gray, self._frame(from_index).gray, None
+            )
             self._flows[key] = flow
             while len(self._flows) > 4:
                 self._flows.popitem(last=False)
@@ -826,7 +828,7 @@ def match_translation(
         return None
     f = min(1.0, max_template / size)
     template = prev_image[y0:y1, x0:x1]
-    tmask = prev_mask[y0:y1, x0:x1].view(np.uint8) * np.uint8(255)
+    tmask: np.ndarray = prev_mask[y0:y1, x0:x1].view(np.uint8) * np.uint8(255)
     search = image[sy0:sy1, sx0:sx1]
     if f < 1.0:
         template = cv2.resize(template, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
@@ -886,8 +888,15 @@ def _grabcut(image: np.ndarray, init: np.ndarray, iterations: int) -> np.ndarray
     # prompts give the same masks whatever ran before on this thread.
     cv2.setRNGSeed(12345)
     try:
+        # (The rectangle is ignored when initialising from the mask.)
         cv2.grabCut(
-            np.ascontiguousarray(image), mask, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK
+            np.ascontiguousarray(image),
+            mask,
+            (0, 0, 0, 0),
+            bgd,
+            fgd,
+            iterations,
+            cv2.GC_INIT_WITH_MASK,
         )
     except cv2.error:
         # GrabCut refuses regions too small or uniform to fit its colour mixtures; the
@@ -953,7 +962,7 @@ def _stamp(
 
 
 def _shift(mask: np.ndarray, dx: float, dy: float) -> np.ndarray:
-    matrix = np.float32([[1, 0, dx], [0, 1, dy]])
+    matrix = np.array([[1, 0, dx], [0, 1, dy]], dtype=np.float32)
     moved = cv2.warpAffine(
         mask.view(np.uint8), matrix, (mask.shape[1], mask.shape[0]), flags=cv2.INTER_NEAREST
     )

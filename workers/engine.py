@@ -87,9 +87,9 @@ class Prompt:
 
     frame: int
     object_id: int
-    points: list[list[float]] = field(default_factory=list)
-    labels: list[int] = field(default_factory=list)
-    box: list[float] | None = None
+    points: Sequence[Sequence[float]] = field(default_factory=list)
+    labels: Sequence[int] = field(default_factory=list)
+    box: Sequence[float] | None = None
 
     def __post_init__(self) -> None:
         if len(self.points) != len(self.labels):

@@ -352,7 +352,7 @@ class _Scene:
         m = self.margin
         dx = m * (1 + 0.8 * math.sin(2 * math.pi * 0.5 * u + self.pan_phase))
         dy = m * (1 + 0.5 * math.cos(2 * math.pi * 0.7 * u + self.pan_phase))
-        shift = np.float32([[1, 0, -dx], [0, 1, -dy]])
+        shift = np.array([[1, 0, -dx], [0, 1, -dy]], dtype=np.float32)
         image = cv2.warpAffine(
             self.background, shift, (self.w, self.h), flags=cv2.INTER_LINEAR
         ).astype(np.float32)

@@ -175,7 +175,7 @@ def test_several_objects_track_in_one_session_and_one_pass() -> None:
         ious = [iou(masks[object_id], c.truth[f][object_id]) for f, masks in frames]
         assert np.mean(ious) >= 0.85, (object_id, [round(v, 2) for v in ious])
     for _, masks in frames:
-        total = sum(m.astype(np.int32) for m in masks.values())
+        total = np.sum([m.astype(np.int32) for m in masks.values()], axis=0)
         assert total.max() <= 2  # an occluder and its occludee may share an edge, no more
 
 

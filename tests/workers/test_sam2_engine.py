@@ -24,7 +24,12 @@ except ImportError as exc:  # pragma: no cover - depends on the machine
 
 from workers.sam2_engine import Sam2Engine, Sam2Session  # noqa: E402
 
-SMALL = {"checkpoint": None, "allow_random_weights": True, "device": "cpu", "image_size": 128}
+SMALL: dict[str, Any] = {
+    "checkpoint": None,
+    "allow_random_weights": True,
+    "device": "cpu",
+    "image_size": 128,
+}
 WIDTH, HEIGHT, FRAMES = 96, 64, 4
 
 
