@@ -671,7 +671,7 @@ def gold_item_rows(*, project: Project) -> list[dict[str, Any]]:
         GoldItem.objects.filter(project=project)
         .select_related("created_by", "masklet", "fgqa_question")
         .annotate(
-            copies=Count("copies", filter=Q(copies__status=TaskStatus.SUBMITTED)),
+            submitted_copies=Count("copies", filter=Q(copies__status=TaskStatus.SUBMITTED)),
             mean_score=Avg("copies__score", filter=Q(copies__status=TaskStatus.SUBMITTED)),
         )
         .order_by("id")
@@ -684,7 +684,7 @@ def gold_item_rows(*, project: Project) -> list[dict[str, Any]]:
             "fgqa_question_id": g.fgqa_question_id,
             "video_id": g.masklet.video_id if g.masklet else g.fgqa_question.video_id,  # type: ignore[union-attr]
             "active": g.active,
-            "copies_submitted": g.copies,
+            "copies_submitted": g.submitted_copies,
             "mean_score": g.mean_score,
             "created_by": g.created_by.username if g.created_by else None,
             "created_at": g.created_at,
