@@ -1,7 +1,8 @@
 """The Celery app. Queues: media (CPU ingest), gpu (tracking), export (dataset releases).
 
 Every GPU worker also consumes a queue of its own, ``gpu.<hostname>``, so follow-up clicks on a
-video reach the worker that holds that video's tracking session (see tracking/sessions.py).
+video reach the worker that holds that video's tracking session (see
+tracking/services/routing.py).
 """
 
 from __future__ import annotations
@@ -53,3 +54,7 @@ def _add_private_gpu_queue(sender: str, instance: Any, **_: object) -> None:
     consumed = {q.name for q in queues.consume_from.values()} if queues.consume_from else set()
     if "gpu" in consumed:
         queues.select_add(worker_queue_name(sender))
+        # Marks this worker alive for click routing and closes its idle tracking sessions.
+        from tracking.services.routing import worker_heartbeat_start
+
+        worker_heartbeat_start(sender)

@@ -211,13 +211,16 @@ def captions_flag_for_recheck(*, masklet: Masklet) -> bool:
     return True
 
 
-def mask_edit_task(*, user: Any, video_id: int, masklet: Masklet | None = None) -> Task:
+def mask_edit_task(
+    *, user: Any, video_id: int, masklet: Masklet | None = None, task_id: int | None = None
+) -> Task:
     """The leased task under which ``user`` may change masks of a video: for the tracking API.
 
     - pass 1 (a SELECT task of the video): create masklets, edit those without captions;
       a gold pass-1 copy: only the masklets this person made for it;
     - a mask rework (SELECT with a masklet) or a REVIEW task: refine that masklet only (a
       reviewer "may not choose a new object"; ``masklet`` None = creating one, refused).
+    ``task_id``: only that task counts (the tracking API names the task it acts under).
     Raises ForbiddenError otherwise.
     """
     leases = Task.objects.filter(
@@ -227,6 +230,8 @@ def mask_edit_task(*, user: Any, video_id: int, masklet: Masklet | None = None) 
         video_id=video_id,
         kind__in=[TaskKind.SELECT, TaskKind.REVIEW],
     ).order_by("leased_at")
+    if task_id is not None:
+        leases = leases.filter(pk=task_id)
     for task in leases:
         if task.masklet_id is not None:
             if masklet is not None and masklet.pk == task.masklet_id:

@@ -216,11 +216,13 @@ SAM2_DEVICE = env_choice("SAM2_DEVICE", ["auto", "cuda", "cpu"], "auto")
 SAM2_IMAGE_SIZE = env_int("SAM2_IMAGE_SIZE", 0, minimum=0)  # 0 = the config's own size
 SAM2_MAX_MEMORY_FRAMES = env_int("SAM2_MAX_MEMORY_FRAMES", 7, minimum=1)
 SAM2_OFFLOAD_TO_CPU = env_bool("SAM2_OFFLOAD_TO_CPU", True)
+TRACKER_CPU_WORK_SIZE = env_int("TRACKER_CPU_WORK_SIZE", 640, minimum=64)
 TRACKING_SESSION_IDLE_SECONDS = env_int("TRACKING_SESSION_IDLE_SECONDS", 600, minimum=10)
 TRACKING_CLICK_TIMEOUT_SECONDS = env_float("TRACKING_CLICK_TIMEOUT_SECONDS", 30.0, minimum=1.0)
 TRACKING_JOB_TIME_LIMIT = env_int("TRACKING_JOB_TIME_LIMIT", 1800, minimum=10)
 TRACKING_JOB_MAX_ATTEMPTS = env_int("TRACKING_JOB_MAX_ATTEMPTS", 3, minimum=1)
 TRACKING_QUEUED_STALE_SECONDS = env_int("TRACKING_QUEUED_STALE_SECONDS", 600, minimum=10)
+TRACKING_HEARTBEAT_STALE_SECONDS = env_int("TRACKING_HEARTBEAT_STALE_SECONDS", 120, minimum=10)
 SWEEP_INTERVAL_SECONDS = env_int("SWEEP_INTERVAL_SECONDS", 60, minimum=1)
 
 # --- media processing ----------------------------------------------------------------------------

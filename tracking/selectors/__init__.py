@@ -1,0 +1,1 @@
+"""Reads of the tracking app: masks over frame ranges, revisions, comparisons, job progress."""

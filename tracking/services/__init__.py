@@ -1,0 +1,1 @@
+"""Writes of the tracking app (masklets, prompts, jobs, revisions); reads are in selectors."""
