@@ -43,7 +43,7 @@ _LOST_FRACTION = 0.06  # a mask below this share of the subject's size counts as
 class CpuTrackingEngine:
     name = "cpu"
 
-    def __init__(self, *, work_size: int = 640, frame_cache: int = 48) -> None:
+    def __init__(self, *, work_size: int = 640, frame_cache: int = 16) -> None:
         if work_size < 64:
             raise ValueError("work_size must be at least 64 pixels")
         self.work_size = int(work_size)
@@ -82,9 +82,11 @@ class _Object:
     object_id: int
     anchors: dict[int, _Anchor] = field(default_factory=dict)
     appearance: Appearance | None = None
-    # Last propagated mask per frame (work resolution, RLE to stay small on long videos):
-    # where a pass starts, and what a corrective prompt corrects.
-    tracked: dict[int, Rle] = field(default_factory=dict)
+    # Last propagated mask per frame (work resolution, RLE to stay small on long videos),
+    # with the anchor generation it was tracked from: a corrective prompt corrects what the
+    # annotator sees, however old, but a pass only starts from a mask of the current anchors.
+    tracked: dict[int, tuple[int, Rle]] = field(default_factory=dict)
+    generation: int = 0
 
 
 @dataclass
@@ -100,7 +102,7 @@ class _Track:
 
 
 class CpuSession:
-    def __init__(self, source: FrameSource, *, work_size: int = 640, frame_cache: int = 48) -> None:
+    def __init__(self, source: FrameSource, *, work_size: int = 640, frame_cache: int = 16) -> None:
         self.source = source
         self.scale = min(1.0, work_size / max(source.width, source.height))
         self.work_w = max(1, round(source.width * self.scale))
@@ -132,6 +134,7 @@ class CpuSession:
         )
         obj.anchors[prompt.frame] = _Anchor(prompt, mask, base)
         obj.tracked.pop(prompt.frame, None)
+        obj.generation += 1
         self._learn_appearance(obj)
         return self._full(mask)
 
@@ -175,7 +178,7 @@ class CpuSession:
                 tracks[obj.object_id] = track
                 claimed |= mask
                 masks[obj.object_id] = mask
-                obj.tracked[frame_index] = rle.encode(mask)
+                obj.tracked[frame_index] = (obj.generation, rle.encode(mask))
             previous = frame_index
             yield frame_index, {obj.object_id: self._full(masks[obj.object_id]) for obj in objects}
 
@@ -200,8 +203,8 @@ class CpuSession:
             if before in obj.anchors:
                 return self._track_from(obj.anchors[before].mask)
             tracked = obj.tracked.get(before)
-            if tracked is not None:
-                return self._track_from(rle.decode(tracked))
+            if tracked is not None and tracked[0] == obj.generation:
+                return self._track_from(rle.decode(tracked[1]))
         # Warm up silently from the nearest anchor behind the start, so that a pass starting
         # between anchors continues the subject instead of searching for it.
         behind = [a for a in obj.anchors if (a < frame_index if step > 0 else a > frame_index)]
@@ -412,7 +415,7 @@ class CpuSession:
 
     def _tracked(self, obj: _Object, index: int) -> np.ndarray | None:
         tracked = obj.tracked.get(index)
-        return None if tracked is None else rle.decode(tracked)
+        return None if tracked is None else rle.decode(tracked[1])
 
     def _points(self, prompt: Prompt) -> tuple[list[Point], list[Point]]:
         pos: list[Point] = []

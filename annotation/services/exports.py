@@ -348,13 +348,14 @@ def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 
 def stc_records(
-    *, project: Project, split: str, segment_uids: bool = True, chunk_size: int = CHUNK_SIZE
+    *, project: Project, split: str, segment_uids: bool = True, chunk_size: int | None = None
 ) -> Iterator[dict[str, Any]]:
     """The verified records of a split, in release order, as ``formats`` expects them:
     ``{"uid", "video", "masklet_id", "total_frames", "segments": [… with "uid"]}``.
 
     Segment uids come from a second cursor over ``ExportUid`` in the same order, merged as
     both streams advance (no per-chunk lookups)."""
+    chunk_size = chunk_size or CHUNK_SIZE
     rows = selectors.stc_record_rows(project=project, split=split).iterator(chunk_size=chunk_size)
     uid_rows: Iterator[tuple[Any, ...]] = iter(())
     if segment_uids:
