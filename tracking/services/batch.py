@@ -165,7 +165,7 @@ def video_track(
         result = TrackResult(
             video=video, engine=engine.name, model_version=engine.model_version, job=job
         )
-        by_object = {}
+        made: dict[int, Masklet] = {}
         for object_id in object_ids:
             masklet = Masklet.objects.create(
                 video=video,
@@ -173,11 +173,11 @@ def video_track(
                 source=MaskletSource.CLICKS,
                 status=MaskletStatus.DRAFT,
             )
-            by_object[object_id] = masklet
+            made[object_id] = masklet
         Prompt.objects.bulk_create(
             [
                 Prompt(
-                    masklet=by_object[p["object_id"]],
+                    masklet=made[p["object_id"]],
                     frame=p["frame"],
                     points=p["points"],
                     labels=p["labels"],
@@ -187,8 +187,8 @@ def video_track(
                 for p, mask in zip(prompts, prompt_masks, strict=True)
             ]
         )
-        job.masklets.set(by_object.values())
-        for object_id, masklet in by_object.items():
+        job.masklets.set(list(made.values()))
+        for object_id, masklet in made.items():
             result.masklets.append(masklet)
             result.revisions.append(
                 revision_create(
@@ -221,7 +221,9 @@ def sav_layout(result: TrackResult) -> dict[str, Any]:
     from annotation.exports import formats
 
     video = result.video
-    masklets = [{"masklet_id": o, "rles": r} for o, r in sorted(result.masks.items())]
+    masklets: list[dict[str, Any]] = [
+        {"masklet_id": o, "rles": r} for o, r in sorted(result.masks.items())
+    ]
     try:
         return formats.sav_masklet_file(
             video_id=Path(video.name).stem,

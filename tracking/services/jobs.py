@@ -387,7 +387,11 @@ def _commit(
     with transaction.atomic():
         if not mine().select_for_update().exists():
             raise JobLost
-        locked = Masklet.objects.select_for_update().filter(pk__in=list(masks)).order_by("pk")
+        locked = (
+            Masklet.objects.select_for_update(of=("self",))
+            .filter(pk__in=list(masks))
+            .order_by("pk")
+        )
         for masklet in locked.select_related("current_revision"):
             previous = masklet.current_revision
             frames = masks[masklet.pk]
