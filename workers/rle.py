@@ -77,9 +77,10 @@ def iou(a: Mapping[str, Any], b: Mapping[str, Any]) -> float:
     return float(_coco.iou([fa], [fb], [0])[0][0])
 
 
-def validate(rle: object, height: int, width: int) -> None:
+def validate(rle: object, height: int, width: int) -> list[int]:
     """Raise :class:`RleError` unless ``rle`` is a compressed COCO RLE of a ``height`` x
-    ``width`` mask whose runs cover exactly ``height * width`` pixels.
+    ``width`` mask whose runs cover exactly ``height * width`` pixels; return its run lengths
+    (column-major, zeros first), so a caller that needs them does not parse twice.
 
     This parses ``counts`` itself before pycocotools ever sees it, because the C decoder
     trusts the run lengths and would write past its buffer on a hostile string.
@@ -109,6 +110,7 @@ def validate(rle: object, height: int, width: int) -> None:
         raise RleError(
             f"RLE counts cover {total} pixels but a {height}x{width} mask has {height * width}"
         )
+    return runs
 
 
 def _text(counts: bytes | str) -> str:

@@ -1,4 +1,5 @@
 import io
+import itertools
 import json
 from pathlib import Path
 
@@ -156,7 +157,8 @@ def test_import_of_the_sav_example_keeps_every_rle_byte_exact(sav_example, sav_v
                 assert np.array_equal(rle.decode(mine), rle.decode(theirs))
             areas = [rle.area(m) for m in original]
             assert revision.areas == areas
-            assert revision.bboxes == [rle.bbox_xyxy(m) for m in original]
+            boxes = [rle.bbox_xyxy(m) for m in original]  # stored as [x, y, width, height]
+            assert revision.bboxes == [b and [b[0], b[1], b[2] - b[0], b[3] - b[1]] for b in boxes]
             visible = [k for k, a in enumerate(areas) if a]
             assert revision.first_visible_frame == visible[0]
             assert revision.last_visible_frame == visible[-1]
@@ -280,7 +282,7 @@ def test_a_3_fps_project_takes_every_other_sav_frame(tmp_path):
     moving = result.masklets[1]
     assert moving.source_metadata["sav_frame_map"] == [0, 2, 4, 6, 8, 10, 12]
     assert moving.current_revision.masks == [document["masklet"][j][1] for j in range(0, 13, 2)]
-    assert moving.current_revision.bboxes[3] == [28, 30, 36, 38]
+    assert moving.current_revision.bboxes[3] == [28, 30, 8, 8]
 
 
 @pytest.mark.parametrize(
@@ -316,14 +318,33 @@ def test_a_moving_masklet_ranks_above_a_static_one(tmp_path):
     assert moving.source == MaskletSource.SAV_AUTO
 
 
+def runs_of(masks: list[np.ndarray]) -> list[list[int]]:
+    return [rle.validate(rle.encode(m), *m.shape) for m in masks]
+
+
 def test_motion_score_counts_area_change_and_skips_absent_frames():
     empty = np.zeros((48, 64), dtype=bool)
-    masks = [rle.encode(m) for m in (square(0, 0, 4), square(0, 0, 8), empty, square(0, 0, 8))]
-    areas = [rle.area(m) for m in masks]
+    runs = runs_of([square(0, 0, 4), square(0, 0, 8), empty, square(0, 0, 8)])
     # One visible pair: the centroid moves (1.5, 1.5) -> (3.5, 3.5), area 16 -> 64.
     shift = np.hypot(2, 2) / np.hypot(64, 48)
-    assert motion_score(masks, areas, annotation_fps=6.0) == pytest.approx(6 * (shift + 48 / 64))
-    assert motion_score(masks[2:3], areas[2:3], annotation_fps=6.0) == 0.0
+    assert motion_score(runs, height=48, width=64, annotation_fps=6.0) == pytest.approx(
+        6 * (shift + 0.25 * 48 / 64)
+    )
+    assert motion_score(runs[2:3], height=48, width=64, annotation_fps=6.0) == 0.0
+
+
+def test_motion_score_centroids_from_runs_match_the_decoded_masks():
+    rng = np.random.default_rng(7)
+    masks = [rng.random((37, 53)) < share for share in (0.05, 0.3, 0.6)]
+    expected = []
+    for a, b in itertools.pairwise(masks):
+        (ya, xa), (yb, xb) = (np.argwhere(m).mean(axis=0) for m in (a, b))
+        shift = np.hypot(xb - xa, yb - ya) / np.hypot(53, 37)
+        expected.append((shift, abs(int(b.sum()) - int(a.sum())) / max(a.sum(), b.sum())))
+    score = motion_score(runs_of(masks), height=37, width=53, annotation_fps=2.0)
+    assert score == pytest.approx(
+        2 * (np.mean([e[0] for e in expected]) + 0.25 * np.mean([e[1] for e in expected]))
+    )
 
 
 # --- bad input: every case names the file and stores nothing -----------------------------------
