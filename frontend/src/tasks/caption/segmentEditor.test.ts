@@ -61,10 +61,13 @@ describe("initialState", () => {
 describe("mark in / mark out", () => {
   it("o at the playhead ends the active segment; Enter with a caption starts the next one after it", () => {
     let s = initialState(visible(30), null); // [0, 29] active
+    expect([s.focusSeq, s.blurSeq]).toEqual([0, 0]);
     s = run(s, { type: "markOut", frame: 11 });
     expect(frames(s)).toEqual([[0, 11]]);
+    expect(s.focusSeq).toBe(1); // type the caption next
     s = run(s, { type: "setCaption", key: active(s)!.key, caption: "walks to the chair" }, { type: "next" });
     expect(frames(s)).toEqual([[0, 11], [12, 29]]);
+    expect([s.focusSeq, s.blurSeq]).toEqual([1, 1]); // back to the player
     expect(active(s)?.start_frame).toBe(12);
     expect(s.seek?.frame).toBe(12);
     s = run(s, { type: "setCaption", key: active(s)!.key, caption: "sits down" });

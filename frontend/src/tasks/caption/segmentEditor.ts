@@ -28,8 +28,13 @@ export type CaptionEditorState = {
   notice: Notice | null;
   /** Where the playhead should go after the last action; `seq` changes on every request. */
   seek: { frame: number; seq: number } | null;
-  /** Bumped when the caption box of the active segment should take the keyboard focus. */
+  /**
+   * Keyboard focus requests, bumped per request: `focusSeq` puts it in the active segment's
+   * caption box (after mark out: the next thing to do is type), `blurSeq` takes it back to the
+   * player (after Enter: watch on, i / o work again).
+   */
   focusSeq: number;
+  blurSeq: number;
 };
 
 export type CaptionAction =
@@ -113,7 +118,6 @@ function addSegment(
     nextKey: state.nextKey + 1,
     notice: null,
     seek: withSeek(state, stretch[0]),
-    focusSeq: state.focusSeq + 1,
     ...extra,
   };
 }
@@ -168,7 +172,7 @@ export function captionReducer(state: CaptionEditorState, action: CaptionAction)
         const covered = coverage(state);
         let start = frame;
         while (start > 0 && !covered[start - 1]) start--;
-        return addSegment(state, [start, frame], { seek: state.seek });
+        return addSegment(state, [start, frame], { seek: state.seek, focusSeq: state.focusSeq + 1 });
       }
       if (frame < target.start_frame) {
         return {
@@ -181,7 +185,12 @@ export function captionReducer(state: CaptionEditorState, action: CaptionAction)
           },
         };
       }
-      return update(state, target.key, { end_frame: frame }, { activeKey: target.key });
+      return update(
+        state,
+        target.key,
+        { end_frame: frame },
+        { activeKey: target.key, focusSeq: state.focusSeq + 1 },
+      );
     }
     case "new": {
       const stretch = freeStretchAfter(coverage(state), action.frame);
@@ -200,8 +209,9 @@ export function captionReducer(state: CaptionEditorState, action: CaptionAction)
         };
       }
       const stretch = freeStretchAfter(coverage(state), active.end_frame + 1);
-      if (!stretch) return { ...state, activeKey: null, notice: ALL_COVERED };
-      return addSegment(state, stretch);
+      const blurSeq = state.blurSeq + 1;
+      if (!stretch) return { ...state, activeKey: null, notice: ALL_COVERED, blurSeq };
+      return addSegment(state, stretch, { blurSeq });
     }
     case "select": {
       const target = state.segments.find((s) => s.key === action.key);
@@ -295,6 +305,7 @@ export function initialState(
     notice: null,
     seek: null,
     focusSeq: 0,
+    blurSeq: 0,
   };
   if (from && from.segments.length > 0) {
     const segments = from.segments.map((s, i) => ({ ...s, key: i + 1 }));
@@ -310,7 +321,7 @@ export function initialState(
   }
   const first = freeStretchFrom(coverage(base), 0);
   if (!first) return base;
-  return { ...addSegment(base, first), seek: { frame: first[0], seq: 1 }, focusSeq: 0 };
+  return { ...addSegment(base, first), seek: { frame: first[0], seq: 1 } };
 }
 
 /** The typed segments as the submit endpoint takes them (caption_submit), in frame order. */
