@@ -35,6 +35,7 @@ export type SegmentIssue = {
 export const DEFAULT_OUT_OF_FRAME_CAPTION = "Out of frame.";
 
 // Python's str.split() whitespace, so that lengths agree with the server to the character.
+// eslint-disable-next-line no-control-regex -- \x1c-\x1f are whitespace to Python
 const WHITESPACE = /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/g;
 // eslint-disable-next-line no-control-regex -- these are exactly the characters being refused
 const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/;
