@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from annotation.access import project_role
 from annotation.errors import ConflictError, ForbiddenError, NotFoundError, ServiceError
 from annotation.models import (
     Project,
@@ -137,6 +138,9 @@ def task_leased(*, task_id: int, user: Any, lock: bool = False) -> Task:
     if task is None:
         raise NotFoundError("Task not found.")
     if task.lease_owner_id != user.pk or task.status != TaskStatus.LEASED:
+        if project_role(user=user, project=task.project_id) is None:
+            # a non-member learns nothing, not even that the task exists
+            raise NotFoundError("Task not found.")
         if task.status in (TaskStatus.SUBMITTED, TaskStatus.SKIPPED, TaskStatus.CANCELLED):
             raise ConflictError(
                 f"This task is already {task.status}.",
