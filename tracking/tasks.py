@@ -16,10 +16,10 @@ from django.conf import settings
     soft_time_limit=settings.TRACKING_JOB_TIME_LIMIT,
     time_limit=settings.TRACKING_JOB_TIME_LIMIT + 60,
 )
-def click(self: Task, prompt_id: int, **_: Any) -> None:
+def click(self: Task, prompt_id: int, token: str, **_: Any) -> None:
     from tracking.services.masklets import click_run
 
-    click_run(prompt_id=prompt_id, hostname=self.request.hostname or "")
+    click_run(prompt_id=prompt_id, token=token, hostname=self.request.hostname or "")
 
 
 @shared_task(

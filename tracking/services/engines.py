@@ -41,6 +41,7 @@ def engine_options(name: str) -> dict[str, Any]:
             "image_size": settings.SAM2_IMAGE_SIZE,
             "max_memory_frames": settings.SAM2_MAX_MEMORY_FRAMES,
             "offload_to_cpu": settings.SAM2_OFFLOAD_TO_CPU,
+            "allow_random_weights": settings.SAM2_ALLOW_RANDOM_WEIGHTS,
         }
     return {}
 

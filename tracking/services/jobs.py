@@ -100,7 +100,6 @@ def tracking_job_create(
     masklet_ids: Any,
     frame: Any = None,
     direction: Any = Direction.BOTH,
-    engine: str | None = None,
 ) -> TrackingJob:
     """Queue a propagation of the masklets from ``frame`` (default: the frame of their latest
     prompt). Refused while another job of the video is queued or running."""
@@ -160,7 +159,7 @@ def tracking_job_create(
         job = TrackingJob.objects.create(
             video=video,
             kind=JobKind.PROPAGATE,
-            engine=engine or settings.TRACKER,
+            engine=settings.TRACKER,  # the worker that runs it records its own
             start_frame=frame,
             direction=direction,
             frames_total=len(frame_order(frame, count, direction)),
@@ -254,6 +253,8 @@ def tracking_job_run(*, job_id: int, hostname: str = "") -> str:
         heartbeat_at=now,
         finished_at=None,
         worker=hostname[:255],
+        # The engine is the running worker's (TRACKER is a per-process setting).
+        engine=settings.TRACKER,
         attempts=F("attempts") + 1,
         frames_done=0,
         error="",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -348,8 +349,8 @@ def masklet_delete(*, user: Any, masklet_id: int, task_id: int | None) -> None:
 # --- the click round trip -----------------------------------------------------------------
 
 
-def click_result_key(prompt_id: int) -> str:
-    return f"tracking:click:{prompt_id}"
+def click_result_key(prompt_id: int, token: str) -> str:
+    return f"tracking:click:{prompt_id}:{token}"
 
 
 def click_dispatch(*, prompt_id: int, video_id: int) -> Rle:
@@ -358,9 +359,11 @@ def click_dispatch(*, prompt_id: int, video_id: int) -> Rle:
     from tracking.tasks import click
 
     timeout = float(settings.TRACKING_CLICK_TIMEOUT_SECONDS)
-    key = click_result_key(prompt_id)
+    # A fresh token per request: an answer meant for an earlier request never matches.
+    token = uuid.uuid4().hex
+    key = click_result_key(prompt_id, token)
     queue = routing.queue_for_video(video_id=video_id)
-    click.apply_async((prompt_id,), queue=queue, expires=timeout)
+    click.apply_async((prompt_id, token), queue=queue, expires=timeout)
     deadline = time.monotonic() + timeout
     pause = 0.005
     while True:
@@ -383,7 +386,7 @@ def click_dispatch(*, prompt_id: int, video_id: int) -> Rle:
     return answer["mask"]  # type: ignore[no-any-return]
 
 
-def click_run(*, prompt_id: int, hostname: str) -> None:
+def click_run(*, prompt_id: int, token: str, hostname: str) -> None:
     """Worker side of a click: apply the stored prompt in the video's session (rebuilt from
     the stored prompts when it does not reflect them) and publish that frame's mask."""
     from tracking.services.engines import engine_prompt, stored_prompts, video_session
@@ -424,4 +427,4 @@ def click_run(*, prompt_id: int, hostname: str) -> None:
             "status": 503,
             "code": "tracking_failed",
         }
-    cache.set(click_result_key(prompt_id), answer, timeout=300)
+    cache.set(click_result_key(prompt_id, token), answer, timeout=300)

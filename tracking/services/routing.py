@@ -91,6 +91,17 @@ def worker_heartbeat_start(hostname: str) -> None:
         target=_heartbeat_loop, args=(hostname,), name="tracking-heartbeat", daemon=True
     )
     thread.start()
+    # Load the engine (a SAM 2 model) now rather than on the first click, which would wait.
+    threading.Thread(target=_warm_up, name="tracking-warm-up", daemon=True).start()
+
+
+def _warm_up() -> None:
+    from tracking.services.engines import tracking_engine
+
+    try:
+        tracking_engine(settings.TRACKER)
+    except Exception as exc:  # the first job reports it properly
+        logger.warning("tracking engine %s not loaded at start: %s", settings.TRACKER, exc)
 
 
 def _heartbeat_loop(hostname: str) -> None:
