@@ -40,14 +40,14 @@ export default function DistractorEditor({ task, draft, saveDraft, submit }: Tas
 
   const check = useMemo(() => checkDecisions(imported, decisions, answer), [imported, decisions, answer]);
 
-  const first = useRef(true);
+  // Autosave every change (the page debounces); the decisions as restored are not a change.
+  const draftJson = JSON.stringify({ decisions });
+  const savedJson = useRef(draftJson);
   useEffect(() => {
-    if (first.current) {
-      first.current = false;
-      return;
-    }
-    saveDraft({ decisions });
-  }, [decisions, saveDraft]);
+    if (draftJson === savedJson.current) return;
+    savedJson.current = draftJson;
+    saveDraft(JSON.parse(draftJson));
+  }, [draftJson, saveDraft]);
 
   useEffect(() => {
     if (focusEdit) inputs.current[focusEdit.index]?.focus();

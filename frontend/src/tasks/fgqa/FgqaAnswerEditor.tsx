@@ -48,14 +48,13 @@ export default function FgqaAnswerEditor({ task, draft, saveDraft, submit }: Tas
   const ready = questions.length - Object.keys(issues).length;
 
   // Autosave every change (the page debounces); the form as restored is not a change.
-  const first = useRef(true);
+  const formJson = JSON.stringify(answerDraft(form));
+  const savedJson = useRef(formJson);
   useEffect(() => {
-    if (first.current) {
-      first.current = false;
-      return;
-    }
-    saveDraft(answerDraft(form));
-  }, [form, saveDraft]);
+    if (formJson === savedJson.current) return;
+    savedJson.current = formJson;
+    saveDraft(JSON.parse(formJson));
+  }, [formJson, saveDraft]);
 
   const change = (id: number, entry: AnswerForm[number]) => {
     setForm((f) => ({ ...f, [id]: entry }));

@@ -4,23 +4,14 @@
  * validates it (annotation/services/fgqa.py `_answer_one`) and turned into the submit body.
  */
 import { normalizeCaption } from "@/lib/segments";
+import type { FgqaQuestion } from "@/types/api";
 
 import { isQuestionType } from "./questionTypes";
 import { checkText } from "./text";
 
 export type AnswerAction = "answer" | "accept" | "correct" | "reject";
 
-export type FgqaQuestion = {
-  id: number;
-  question: string;
-  model_answer: string;
-  answer: string;
-  q_type: string;
-  status: string;
-  is_benchmark: boolean;
-  imported_distractors: string[];
-  distractors: string[];
-};
+export type { FgqaQuestion };
 
 export type AnswerEntry = {
   action: AnswerAction | null;
