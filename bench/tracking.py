@@ -7,20 +7,32 @@ Prints, for a generated clip with exact truth: mean IoU per object from one clic
 first frame it is visible and after one corrective click on its worst frame (the worst frame
 with an error at least 4 px deep, clicked in the middle of the biggest error), click latency,
 propagation speed with every object in one pass and with one object, and COCO RLE encode /
-decode time per 1280x720 mask. Nothing here goes through Django, Celery or the database: this
-is the bare engine (the pipeline's overhead is measured elsewhere, against these numbers).
+decode time per 1280x720 mask. Up to there nothing goes through Django, Celery or the
+database: this is the bare engine.
+
+Then the pipeline's overhead on the same clip: the clip is ingested into a throwaway data folder
+(SQLite and file cache, the embedded default; ``--database-url``/``--redis-url`` for PostgreSQL
+and Redis as deployed), one masklet per object gets its click, and the real job runner
+(``tracking.services.jobs.tracking_job_run``: session, per-frame RLE encode, frames published
+for the UI, progress writes, revisions committed) is timed against the same engine's bare
+``propagate`` over the same frames, objects and prompts (target: pipeline / bare <= 1.10).
+"cold" includes opening the session and applying the clicks on both sides; "warm" is a second
+propagation on an open session (the usual case after interactive clicks), median of
+``--repeat`` runs, bare and pipeline alternating.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -36,6 +48,7 @@ from workers.engine import (
 )
 
 ANNOTATION_FPS = 6.0
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -115,7 +128,150 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ["RLE decode, 1280x720 mask", f"{decode_ms:.2f} ms", ""],
             ],
         )
+        if not args.no_pipeline:
+            print()
+            _pipeline_overhead(args, video, truth)
     return 0
+
+
+# --- pipeline over bare engine -----------------------------------------------------------------
+
+
+def _django_setup(args: argparse.Namespace, data_dir: str) -> None:
+    os.environ.update(
+        TUBELET_DATA_DIR=data_dir,
+        DJANGO_SETTINGS_MODULE="config.settings.base",
+        SECRET_KEY=os.environ.get("SECRET_KEY", "bench-only-secret-key-0123456789-abcdefghij"),
+        LOG_LEVEL="WARNING",
+        CACHE_KEY_PREFIX=f"bench-tracking-{os.getpid()}",
+        TRACKER=args.engine,
+        SAM2_CONFIG=args.sam2_config,
+        SAM2_CHECKPOINT=args.sam2_checkpoint or "",
+        SAM2_DEVICE=args.sam2_device,
+        SAM2_IMAGE_SIZE=str(args.sam2_image_size),
+    )
+    for name, value in (("DATABASE_URL", args.database_url), ("REDIS_URL", args.redis_url)):
+        if value:
+            os.environ[name] = value
+        else:
+            os.environ.pop(name, None)
+    os.environ.pop("S3_BUCKET", None)
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def _timed(run: Callable[[], object]) -> tuple[float, float]:
+    """Wall and CPU seconds (all threads of this process) of ``run()``."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    run()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _pipeline_overhead(
+    args: argparse.Namespace, clip: synthetic.SyntheticVideo, truth: list[dict[int, np.ndarray]]
+) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-tracking-django-") as data_dir:
+        _django_setup(args, data_dir)
+        from annotation.models import Project
+        from annotation.services.ingest import video_ingest_file
+        from tracking.models import Masklet, TrackingJob
+        from tracking.models import Prompt as StoredPrompt
+        from tracking.services.engines import frames_source, stored_prompts, tracking_engine
+        from tracking.services.jobs import tracking_job_run
+
+        project = Project.objects.create(name="bench-tracking", annotation_fps=ANNOTATION_FPS)
+        outcome = video_ingest_file(project=project, path=clip.path)[0]
+        if outcome.error or outcome.video is None:
+            raise SystemExit(f"tracking benchmark: ingest of the clip failed: {outcome.error}")
+        video = outcome.video
+        if video.annotation_frame_count != len(truth):
+            raise SystemExit(
+                f"tracking benchmark: ingest made {video.annotation_frame_count} annotation "
+                f"frames, the clip's truth has {len(truth)}"
+            )
+        ids = []
+        for object_id in truth[0]:
+            start = next(k for k, masks in enumerate(truth) if masks[object_id].any())
+            point = synthetic.interior_point(truth[start][object_id]) or (0, 0)
+            masklet = Masklet.objects.create(video=video, object_id=object_id)
+            StoredPrompt.objects.create(
+                masklet=masklet, frame=start, points=[list(point)], labels=[1]
+            )
+            ids.append(masklet.pk)
+        engine = tracking_engine(args.engine)
+        prompts = stored_prompts(video_id=video.pk)
+        count = video.annotation_frame_count
+        bare_session: Any = None
+
+        def bare_open() -> None:
+            nonlocal bare_session
+            bare_session = engine.open_session(frames_source(video))
+            for prompt in prompts:
+                bare_session.add_prompt(prompt)
+
+        def bare_propagate() -> None:
+            frames = bare_session.propagate(start_frame=0, direction="forward", object_ids=ids)
+            if sum(1 for _ in frames) != count:
+                raise SystemExit("tracking benchmark: the bare engine skipped frames")
+
+        def pipeline() -> None:
+            job = TrackingJob.objects.create(
+                video=video, engine=engine.name, start_frame=0, direction="forward",
+                frames_total=count,
+            )  # fmt: skip
+            job.masklets.set(ids)
+            status = tracking_job_run(job_id=job.pk, hostname="bench@localhost")
+            if status != "succeeded":
+                job.refresh_from_db()
+                raise SystemExit(f"tracking benchmark: the job ended {status}: {job.error}")
+
+        (open_wall, open_cpu), (run_wall, run_cpu) = _timed(bare_open), _timed(bare_propagate)
+        cold_bare = (open_wall + run_wall, open_cpu + run_cpu)
+        cold_pipe = _timed(pipeline)
+        warm_bare, warm_pipe = [], []
+        for _ in range(args.repeat):
+            warm_bare.append(_timed(bare_propagate))
+            warm_pipe.append(_timed(pipeline))
+        bare_session.close()
+        revisions = Masklet.objects.filter(pk__in=ids).values_list(
+            "current_revision__number", flat=True
+        )
+        if set(revisions) != {1 + args.repeat}:
+            raise SystemExit(f"tracking benchmark: unexpected revision numbers {sorted(revisions)}")
+
+    backend = (
+        f"{'PostgreSQL' if args.database_url else 'SQLite'}, "
+        f"{'Redis' if args.redis_url else 'file'} cache"
+    )
+    print(
+        f"pipeline over bare engine ({engine.name}), {count} frames x {len(ids)} objects, "
+        f"forward from frame 0, {backend}:"
+    )
+
+    def median(runs: list[tuple[float, float]], i: int) -> float:
+        return statistics.median(r[i] for r in runs)
+
+    rows = []
+    for label, bare, pipe in (
+        ("cold (open + clicks + propagate)", [cold_bare], [cold_pipe]),
+        (f"warm (propagate), median of {args.repeat}", warm_bare, warm_pipe),
+    ):
+        rows.append(
+            [
+                label,
+                f"{median(bare, 0):.2f} s",
+                f"{median(pipe, 0):.2f} s",
+                f"{median(pipe, 0) / median(bare, 0):.3f}",
+                f"{median(pipe, 1) / median(bare, 1):.3f}",
+            ]
+        )
+    _table(["run", "bare", "pipeline", "wall ratio", "CPU ratio"], rows)
+    print("target: pipeline / bare <= 1.10 (CPU ratio = process CPU time, all threads)")
 
 
 @dataclass(frozen=True)
@@ -274,6 +430,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--sam2-checkpoint", default=None)
     parser.add_argument("--sam2-device", default="auto", choices=["auto", "cuda", "cpu"])
     parser.add_argument("--sam2-image-size", type=int, default=0)
+    parser.add_argument(
+        "--no-pipeline", action="store_true", help="skip the pipeline-over-engine measure"
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="warm pipeline/bare runs")
+    parser.add_argument(
+        "--database-url", default=None, help="pipeline database (default: a throwaway SQLite)"
+    )
+    parser.add_argument(
+        "--redis-url", default=None, help="pipeline cache (default: the embedded file cache)"
+    )
     return parser
 
 
