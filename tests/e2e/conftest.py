@@ -9,6 +9,8 @@ test unless the test declared it with ``ui.allow_console(pattern)``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 import os
 import re
 import shutil
@@ -246,7 +248,8 @@ class Ui:
         return self.server.url
 
     def allow_console(self, pattern: str) -> None:
-        """Declare a console error this test expects (e.g. the browser's own line for a 409)."""
+        """Declare a console error this test expects (e.g. the browser's own line for a 409).
+        The pattern is searched in "<message> <url of the resource or script>"."""
         self.allowed.append(re.compile(pattern))
 
     def new_page(self, who: str = "anonymous") -> Any:
@@ -278,6 +281,8 @@ class Ui:
         from annotation.services.demo import DEMO_PASSWORD
 
         page = self.new_page(username)
+        # Signed out, the SPA asks /api/me first; the browser logs its 403 as an error.
+        self.allow_console(r"status of 403 .*/api/me$")
         page.goto("/login")
         page.get_by_test_id("login-username").fill(username)
         page.get_by_test_id("login-password").fill(password or DEMO_PASSWORD)
@@ -292,7 +297,9 @@ class Ui:
         return path
 
     def unexpected_errors(self) -> list[ConsoleEntry]:
-        return [e for e in self.errors if not any(p.search(e.text) for p in self.allowed)]
+        return [
+            e for e in self.errors if not any(p.search(f"{e.text} {e.url}") for p in self.allowed)
+        ]
 
     def close(self) -> None:
         for context in self.contexts:
@@ -328,3 +335,56 @@ def ui(
     if unexpected and not (call is not None and call.failed):
         lines = "\n".join(f"  [{e.who}] {e.text} ({e.url})" for e in unexpected)
         pytest.fail(f"browser console errors:\n{lines}\nserver log tail:\n{web_server.log_tail()}")
+
+
+# --- demo data ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _synthetic_clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Clips rendered once per session, by their generation arguments (rendering is seconds of
+    CPU per clip; every test seeds the same deterministic demo video)."""
+    return {"dir": tmp_path_factory.mktemp("synthetic-clips"), "clips": {}}
+
+
+@dataclass
+class Demo:
+    """What ``annotation.services.demo.demo_seed`` made, plus the demo video's ground truth."""
+
+    stc: Any
+    fgqa: Any
+    video: Any
+    truth: Any
+    users: dict[str, Any]
+
+
+@pytest.fixture
+def demo(
+    transactional_db: None, _synthetic_clips: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> Demo:
+    """The demo data of a fresh install, seeded by its service (projects, one user per role, the
+    synthetic demo video ingested with its pass-1 task), committed for the live server."""
+    from django.contrib.auth import get_user_model
+
+    from annotation.services.demo import demo_seed, demo_video_path
+    from workers import synthetic
+
+    real_generate = synthetic.generate
+
+    def generate_once(path: Any, **options: Any) -> Any:
+        key = json.dumps(options, sort_keys=True)
+        clips = _synthetic_clips["clips"]
+        if key not in clips:
+            cached = _synthetic_clips["dir"] / f"{len(clips)}.mp4"
+            clips[key] = real_generate(cached, **options)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(clips[key].path, path)
+        return dataclasses.replace(clips[key], path=Path(path))
+
+    monkeypatch.setattr(synthetic, "generate", generate_once)
+    summary = demo_seed()
+    monkeypatch.setattr(synthetic, "generate", real_generate)
+    stc, fgqa = summary.projects
+    users = {u.username: u for u in get_user_model().objects.all()}
+    truth = synthetic.SyntheticVideo.load(synthetic.truth_path_for(demo_video_path()))
+    return Demo(stc=stc, fgqa=fgqa, video=summary.videos[0], truth=truth, users=users)

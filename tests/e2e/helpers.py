@@ -1,0 +1,86 @@
+"""Shared steps of the browser flows: seeding through the services, and small page helpers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from annotation.models import Task, TaskKind, TaskStatus
+
+# The demo video's shapes (workers/synthetic.py): the runner leaves through the right edge and
+# comes back, so its masklet has an out-of-frame stretch in the middle.
+RUNNER = 5
+XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
+XSS_PROBE = "window.__xss === undefined && !document.querySelector('img[src=\"x\"]')"
+
+
+def visible_runs(visible: list[bool], seen: bool) -> list[tuple[int, int]]:
+    """Maximal runs of frames whose visibility is ``seen``, as inclusive (start, end)."""
+    runs: list[tuple[int, int]] = []
+    start: int | None = None
+    for frame, value in enumerate([*visible, not seen]):
+        if value == seen and start is None:
+            start = frame
+        elif value != seen and start is not None:
+            runs.append((start, frame - 1))
+            start = None
+    return runs
+
+
+def start_queue(page: Any, project_name: str, queue: str) -> None:
+    """Home → the project's card → Start working on ``queue``."""
+    card = page.locator(f'[data-testid="project-card"][data-project="{project_name}"]')
+    card.locator(f'[data-testid="start-working"][data-queue="{queue}"]').click()
+
+
+def track_by_service(demo: Any, *, object_id: int = RUNNER) -> Any:
+    """Pass-1 masks without the browser: one click on the shape at frame 0, tracked by the CPU
+    engine through the whole video (tracking.services.batch.video_track)."""
+    from tracking.services.batch import video_track
+
+    x, y = demo.truth.click_point(demo.truth.annotation_frames(6.0)[0], object_id)
+    result = video_track(
+        video=demo.video,
+        prompts=[{"object_id": 1, "frame": 0, "points": [[x, y]], "labels": [1], "box": None}],
+        engine_name="cpu",
+    )
+    return result.masklets[0]
+
+
+def pass_one_by_service(demo: Any, user: Any, *, category: str = "animal") -> Any:
+    """Claim the video's pass-1 task as ``user``, track the runner, submit it."""
+    from annotation.services.queue import task_claim_next
+    from annotation.services.select import select_submit
+
+    task = task_claim_next(user=user, project=demo.stc, kinds=[TaskKind.SELECT])
+    assert task is not None
+    masklet = track_by_service(demo)
+    select_submit(
+        task_id=task.pk,
+        user=user,
+        masklets=[{"id": masklet.pk, "category": category}],
+        rejected=[],
+        base_version=task.version,
+    )
+    masklet.refresh_from_db()
+    return masklet
+
+
+def captions_by_service(demo: Any, user: Any, masklet: Any, captions: list[str]) -> Any:
+    """Pass 2 without the browser: one typed segment per visible stretch of the masklet."""
+    from annotation.services.captions import caption_submit, visibility_of
+    from annotation.services.queue import task_claim_next
+
+    task = task_claim_next(user=user, project=demo.stc, kinds=[TaskKind.CAPTION])
+    assert task is not None
+    assert task.masklet_id == masklet.pk
+    runs = visible_runs(visibility_of(masklet.current_revision), True)
+    assert len(runs) == len(captions), runs
+    segments = [
+        {"start_frame": a, "end_frame": b, "caption": text}
+        for (a, b), text in zip(runs, captions, strict=True)
+    ]
+    return caption_submit(task_id=task.pk, user=user, segments=segments, base_version=task.version)
+
+
+def open_tasks(kind: str, **filters: Any) -> list[Task]:
+    return list(Task.objects.filter(kind=kind, status=TaskStatus.OPEN, **filters))
