@@ -1,6 +1,7 @@
 import io
 import itertools
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -408,11 +409,17 @@ def test_files_that_are_not_sav_json_are_refused(tmp_path):
     video = small_video()
     not_json = tmp_path / "sav_1_manual.json"
     not_json.write_bytes(b"\x89PNG\r\n")
+    nan = tmp_path / "sav_2_auto.json"
+    # json.dumps writes NaN for float("nan"), which is not JSON.
+    nan.write_text(
+        json.dumps(sav_document(static_and_moving(), "auto") | {"video_duration": math.nan})
+    )
     untyped = sav_document(static_and_moving())
     del untyped["masklet_type"]
     no_kind = write(tmp_path, "masks.json", untyped)
     cases = [
         (not_json, r"^sav_1_manual.json: not a JSON file"),
+        (nan, r"^sav_2_auto.json: not a JSON file \(NaN is not a JSON value\)"),
         (no_kind, r"^masks.json: cannot tell manual from auto"),
         (tmp_path / "absent_manual.json", r"absent_manual.json: cannot read \(No such file"),
     ]

@@ -18,6 +18,7 @@ already imported is refused, as it would duplicate its masklets.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -86,7 +87,7 @@ class SavFile:
         except OSError as exc:
             raise SavImportError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
-    @property
+    @functools.cached_property
     def sha256(self) -> str:
         return hashlib.sha256(self.data).hexdigest()
 
@@ -188,8 +189,8 @@ def sav_import(
 def _load(sav_file: SavFile) -> tuple[dict[str, Any], str]:
     name = sav_file.name
     try:
-        document = json.loads(sav_file.data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        document = json.loads(sav_file.data, parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
         raise SavImportError(f"{name}: not a JSON file ({exc})") from None
     if not isinstance(document, dict):
         raise SavImportError(f"{name}: expected a JSON object (an SA-V annotation file)")
@@ -220,6 +221,11 @@ def _load(sav_file: SavFile) -> tuple[dict[str, Any], str]:
         if values is not None and (not isinstance(values, list) or len(values) != len(ids)):
             raise SavImportError(f"{name}: {key} must be a list with one value per masklet")
     return document, _kind(name, document)
+
+
+def _no_constant(token: str) -> Any:
+    # NaN/Infinity are not JSON and the database's JSON type refuses them.
+    raise ValueError(f"{token} is not a JSON value")
 
 
 def _kind(name: str, document: Mapping[str, Any]) -> str:
