@@ -31,6 +31,8 @@ export type FramePointerEvent = {
   x: number;
   y: number;
   inside: boolean;
+  /** Screen pixels per frame pixel at the current zoom (to measure drags on screen). */
+  scale: number;
   button: number;
   buttons: number;
   shiftKey: boolean;
@@ -316,7 +318,8 @@ export function FramePlayer(props: FramePlayerProps) {
       return;
     }
     if (!onPointer) return;
-    const [x, y] = toFrame(px, py, view, size, viewport);
+    const current = clampView(view, size, viewport);
+    const [x, y] = toFrame(px, py, current, size, viewport);
     if (type === "down") {
       e.currentTarget.setPointerCapture(e.pointerId);
       if (playing) setPlaying(false);
@@ -326,6 +329,7 @@ export function FramePlayer(props: FramePlayerProps) {
       x,
       y,
       inside: x >= 0 && y >= 0 && x < size.width && y < size.height,
+      scale: stageTransform(current, size, viewport).scale,
       button: e.button,
       buttons: e.buttons,
       shiftKey: e.shiftKey,
