@@ -65,9 +65,10 @@ class Command(BaseCommand):
                     f"{row['sav_file']}): frames {row['first_visible_frame']}-"
                     f"{row['last_visible_frame']}, motion {row['motion_score']:.4f}"
                 )
+            skipped = len(result.skipped)
             self.stdout.write(
                 f"{len(result.masklets)} masklets imported into video #{video.pk} "
-                f"({video.name}), {len(result.skipped)} files skipped"
+                f"({video.name}), {skipped} file{'' if skipped == 1 else 's'} skipped"
             )
 
 
