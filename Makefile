@@ -45,10 +45,10 @@ frontend/dist/index.html: frontend/package-lock.json $(shell find frontend/src f
 	bash deploy/scripts/system-deps.sh run
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build
 
-demo: setup ## migrate and (re)seed the demo project, users and videos
+demo: setup ## migrate and (re)seed the demo projects, users, videos and the complete verified dataset
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py collectstatic --noinput -v0
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --complete
 
 serve: ## start web, worker and beat (embedded default unless the environment says otherwise)
 	@echo "==> Tubelet on http://$(HOST):$(PORT)/  (Ctrl-C stops everything)"

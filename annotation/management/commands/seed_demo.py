@@ -10,10 +10,20 @@ from annotation.services.demo import DEMO_PASSWORD, demo_seed
 
 
 class Command(BaseCommand):
-    help = "Create demo projects, one user per role and a synthetic video. Safe to run twice."
+    help = (
+        "Create demo projects, one user per role and a synthetic video; with --complete also a "
+        "complete, verified demo dataset (videos with masklets, captions through all three "
+        "passes, FGQA with distractors, reviews, rejections and rework, gold, double "
+        "annotation, splits). Safe to run twice."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--url", default=None, help="URL to print (default from HOST/PORT)")
+        parser.add_argument(
+            "--complete",
+            action="store_true",
+            help="also seed the complete, verified dataset for the dashboard and exports",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         with tqdm(total=100, desc="demo video", unit="%", disable=None) as bar:
@@ -22,7 +32,13 @@ class Command(BaseCommand):
                 bar.n = int(share * 100)
                 bar.refresh()
 
-            summary = demo_seed(progress=progress)
+            with tqdm(desc="complete dataset", unit=" steps", disable=None) as steps:
+
+                def step(what: str) -> None:
+                    steps.set_postfix_str(what[:60], refresh=False)
+                    steps.update(1)
+
+                summary = demo_seed(progress=progress, complete=opts["complete"], step=step)
         url = opts["url"] or (
             f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}/"
         )
