@@ -412,3 +412,39 @@ def test_cancel_of_a_queued_job_ends_it_at_once(scene: Scene) -> None:
     assert response.json()["job"]["status"] == "cancelled"
     polled = scene.client(scene.annotator).get(f"/api/tracking/jobs/{job.pk}?cursor=0&wait=5")
     assert polled.json() == {"job": response.json()["job"], "cursor": 0, "frames": []}
+
+
+def test_an_annotator_reads_only_the_masklets_of_the_tasks_they_hold(scene: Scene) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from annotation.models import Task
+
+    masklet = _tracked(scene)
+    hidden = Masklet.objects.create(video=scene.video, object_id=2)
+    writer = scene.other
+    Task.objects.create(
+        project=scene.project, kind="caption", video=scene.video, masklet=masklet,
+        status="leased", lease_owner=writer, assignee=writer, leased_at=timezone.now(),
+        lease_expires_at=timezone.now() + timedelta(minutes=30),
+    )  # fmt: skip
+    client = scene.client(writer)
+    body = client.get(f"/api/tracking/videos/{scene.video.pk}/masks?start=0&end=1").json()
+    assert list(body["masklets"]) == [str(masklet.pk)]
+    assert client.get(f"/api/tracking/masklets/{hidden.pk}/revisions").status_code == 403
+    assert client.get(f"/api/tracking/masklets/{masklet.pk}/revisions").status_code == 200
+    # ... and may not change masks with a caption task.
+    refused = client.post(
+        f"/api/tracking/masklets/{masklet.pk}/prompts",
+        {"task_id": Task.objects.get(kind="caption").pk, "frame": 3, "points": [[5, 5]],
+         "labels": [1]},
+        format="json",
+    )  # fmt: skip
+    assert refused.status_code == 403
+    assert Prompt.objects.filter(masklet=masklet).count() == 1
+    # The pass-1 annotator sees both.
+    both = scene.client(scene.annotator).get(
+        f"/api/tracking/videos/{scene.video.pk}/masks?start=0&end=1"
+    )
+    assert sorted(both.json()["masklets"]) == sorted([str(masklet.pk), str(hidden.pk)])

@@ -200,3 +200,32 @@ def test_a_running_propagation_can_be_cancelled_and_leaves_no_revision(
     assert TrackingJob.objects.get(pk=job_id).cancel_requested
     assert client.get(f"/api/tracking/videos/{scene.video.pk}/jobs?active=1").json() == {"jobs": []}
     wait_for(lambda: _create(scene, 3).status_code == 201, timeout=30)
+
+
+def test_refinement_clicks_add_to_the_frame_without_doubling_and_replace_undoes(
+    live: Scene,
+) -> None:
+    scene = live
+    created = _create(scene, PILLAR)
+    assert created.status_code == 201, created.content
+    masklet_id = created.json()["masklet"]["id"]
+    frame = scene.visible_frame(PILLAR)
+    first = scene.click(frame, PILLAR)
+    outside = [2.0, 2.0]
+    url = f"/api/tracking/masklets/{masklet_id}/prompts"
+    client = scene.client(scene.annotator)
+
+    def send(points: list[list[float]], labels: list[int], **extra: Any) -> Any:
+        body = {"task_id": scene.task.pk, "frame": frame, "points": points, "labels": labels}
+        response = client.post(url, {**body, **extra}, format="json")
+        assert response.status_code == 200, response.content
+        return Prompt.objects.filter(masklet_id=masklet_id).order_by("pk").last()
+
+    added = send([outside], [0])
+    assert (added.points, added.labels) == ([first, outside], [1, 0])
+    resent = send([first, outside], [1, 0])
+    assert (resent.points, resent.labels) == ([first, outside], [1, 0])
+    undone = send([first], [1], replace=True)
+    assert (undone.points, undone.labels) == ([first], [1])
+    assert Prompt.objects.filter(masklet_id=masklet_id).count() == 4  # one row per interaction
+    assert TaskEvent.objects.filter(task=scene.task, kind="click").count() == 4
