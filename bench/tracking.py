@@ -82,6 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{len(video.objects)} objects (generated in {generated:.1f} s)"
         )
         print(f"engine: {engine.name} ({engine.model_version})\n")
+        if args.pipeline_only:
+            _pipeline_overhead(args, video, truth)
+            return 0
 
         results = [_object_quality(engine, frames, truth, o.object_id) for o in video.objects]
         _table(
@@ -480,7 +483,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-pipeline", action="store_true", help="skip the pipeline-over-engine measure"
     )
-    parser.add_argument("--repeat", type=int, default=3, help="warm pipeline/bare runs")
+    parser.add_argument(
+        "--pipeline-only", action="store_true", help="only the pipeline-over-engine measure"
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of pipeline/bare runs")
     parser.add_argument(
         "--db",
         choices=("sqlite", "postgres"),
