@@ -137,6 +137,7 @@ describe("CaptionEditor", () => {
     seek(10);
     await user.keyboard("o");
     await user.keyboard("run");
+    expect(screen.getByTestId("timeline-gap")).not.toHaveClass("is-error");
     await user.click(screen.getByTestId("caption-submit"));
     expect(submit).not.toHaveBeenCalled();
     expect(screen.getByTestId("segment-problem-1")).toHaveTextContent(
@@ -144,7 +145,7 @@ describe("CaptionEditor", () => {
     );
     expect(screen.getByTestId("caption-issues")).toHaveTextContent("Frames 11-29 are not covered by any segment.");
     expect(screen.getByTestId("caption-invalid")).toHaveTextContent("2 problems to fix before submitting.");
-    expect(screen.getByTestId("timeline-gap")).toBeInTheDocument();
+    expect(screen.getByTestId("timeline-gap")).toHaveClass("is-error");
   });
 
   it("shows overlaps as they are made, before any submit", async () => {

@@ -8,7 +8,7 @@ import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "r
 
 import { ApiError, errorMessage } from "@/api/client";
 import { objectColor } from "@/lib/colors";
-import { clampFrame, formatFrameLabel, formatTime, timeOfFrame } from "@/lib/frames";
+import { clampFrame, formatTime, timeOfFrame } from "@/lib/frames";
 import { outOfFrameSegments, type SegmentIssue, validateSegments } from "@/lib/segments";
 import { useShortcuts } from "@/lib/shortcuts";
 import type { TaskEditorProps } from "@/tasks/types";
@@ -47,7 +47,7 @@ export default function CaptionEditor({ task, draft, saveDraft, submit }: TaskEd
     () => ({ minChars: project.min_caption_chars, maxChars: project.max_caption_chars }),
     [project.min_caption_chars, project.max_caption_chars],
   );
-  const [state, dispatch] = useReducer(captionReducer, null, () => initialState(visible, startingPoint(task, draft)));
+  const [state, dispatch] = useReducer(captionReducer, null, () => initialState(visible, startingPoint(task, draft), rules));
   const [frame, setFrameRaw] = useState(() => state.seek?.frame ?? 0);
   const [playing, setPlaying] = useState(false);
   const [tried, setTried] = useState(false);
@@ -98,9 +98,8 @@ export default function CaptionEditor({ task, draft, saveDraft, submit }: TaskEd
   }
   const general = shown.filter((i) => i.index === null);
   const flagged = new Set(state.segments.filter((_, i) => byIndex.has(i)).map((s) => s.key));
-  const gaps = tried
-    ? issues.filter((i) => i.field === "coverage" && i.frames).map((i) => i.frames as [number, number])
-    : [];
+  // Uncovered frames always show on the timeline (work left); after a submit attempt in red.
+  const gaps = issues.filter((i) => i.field === "coverage" && i.frames).map((i) => i.frames as [number, number]);
 
   const outRuns = useMemo(
     () => outOfFrameSegments(visible, project.out_of_frame_caption),
@@ -197,11 +196,19 @@ export default function CaptionEditor({ task, draft, saveDraft, submit }: TaskEd
           onFrame={setFrame}
           onPlaying={setPlaying}
           color={color}
+          marks={active ? { start: active.start_frame, end: active.end_frame } : null}
         />
         <div className="cap-marks">
-          <span className="cap-marks__pos" data-testid="caption-frame">
-            frame {formatFrameLabel(frame, total)} · {formatTime(timeOfFrame(frame, fps))}
-            {!visible[frame] && <span className="cap-muted"> · subject out of frame</span>}
+          <span className="cap-marks__pos" data-testid="caption-marks">
+            {active ? (
+              <>
+                Segment {activeNumber}: in <strong>{active.start_frame}</strong> · out <strong>{active.end_frame}</strong>
+                <span className="cap-muted"> ({formatTime(timeOfFrame(active.end_frame + 1 - active.start_frame, fps))})</span>
+              </>
+            ) : (
+              <span className="cap-muted">No segment selected</span>
+            )}
+            {!visible[frame] && <span className="cap-oof-now"> · subject out of frame here</span>}
           </span>
           <button type="button" className="btn" data-testid="mark-in" onClick={() => dispatch({ type: "markIn", frame })}>
             Mark in<kbd>I</kbd>
@@ -226,6 +233,7 @@ export default function CaptionEditor({ task, draft, saveDraft, submit }: TaskEd
           segments={state.segments}
           outOfFrame={outRuns.map((s) => [s.start_frame, s.end_frame])}
           gaps={gaps}
+          gapsAreErrors={tried}
           flagged={flagged}
           activeKey={state.activeKey}
           frame={frame}

@@ -26,8 +26,9 @@ export type CaptionTimelineProps = {
   segments: readonly EditSegment[];
   /** Out-of-frame stretches (inclusive). */
   outOfFrame: readonly [number, number][];
-  /** Uncovered stretches to flag (inclusive), shown once the annotator tried to submit. */
+  /** Uncovered stretches (inclusive): work left, or errors once the annotator tried to submit. */
   gaps: readonly [number, number][];
+  gapsAreErrors: boolean;
   /** Keys of segments with a problem. */
   flagged: ReadonlySet<number>;
   activeKey: number | null;
@@ -42,6 +43,7 @@ export default function CaptionTimeline({
   segments,
   outOfFrame,
   gaps,
+  gapsAreErrors,
   flagged,
   activeKey,
   frame,
@@ -116,7 +118,7 @@ export default function CaptionTimeline({
         {gaps.map(([a, b]) => (
           <div
             key={`gap-${a}`}
-            className="cap-tl-seg cap-tl-seg--gap"
+            className={`cap-tl-seg cap-tl-seg--gap${gapsAreErrors ? " is-error" : ""}`}
             data-testid="timeline-gap"
             style={{ left: pct(a), width: width(a, b) }}
             title={`Not covered: frames ${a}-${b}`}

@@ -113,6 +113,15 @@ describe("mark in / mark out", () => {
     expect(s.notice).toEqual({ kind: "error", text: "Type the caption of this segment first." });
   });
 
+  it("Enter refuses a caption that breaks the project's rules, naming the problem", () => {
+    let s = initialState(visible(10), null, { minChars: 8, maxChars: 100 });
+    s = run(s, { type: "markOut", frame: 4 }, { type: "setCaption", key: 1, caption: "stops" }, { type: "next" });
+    expect(s.segments).toHaveLength(1);
+    expect(s.notice?.text).toBe("Segment 1: the caption is too short (5 characters; at least 8).");
+    s = run(s, { type: "setCaption", key: 1, caption: "stops and looks" }, { type: "next" });
+    expect(frames(s)).toEqual([[0, 4], [5, 9]]);
+  });
+
   it("Enter on the last segment says everything is covered", () => {
     let s = initialState(visible(10), null);
     s = run(s, { type: "setCaption", key: active(s)!.key, caption: "stands" }, { type: "next" });

@@ -6,7 +6,7 @@
  *
  * Frames are annotation-frame indices, inclusive at both ends.
  */
-import { normalizeCaption, type Segment } from "@/lib/segments";
+import { checkCaption, normalizeCaption, type Segment, type SegmentRules } from "@/lib/segments";
 
 export type EditSegment = {
   /** Stable identity while frames and order change (not sent to the server). */
@@ -21,6 +21,8 @@ export type Notice = { kind: "info" | "error"; text: string };
 export type CaptionEditorState = {
   /** One boolean per annotation frame: the masklet is visible there. */
   visible: readonly boolean[];
+  /** Project caption rules: Enter does not leave a segment whose caption breaks them. */
+  rules: SegmentRules | null;
   /** Typed segments, always sorted by (start_frame, end_frame). */
   segments: EditSegment[];
   activeKey: number | null;
@@ -208,6 +210,9 @@ export function captionReducer(state: CaptionEditorState, action: CaptionAction)
           notice: { kind: "error", text: "Type the caption of this segment first." },
         };
       }
+      const number = state.segments.indexOf(active) + 1;
+      const problem = state.rules && checkCaption(active.caption, state.rules, `Segment ${number}`);
+      if (problem) return { ...state, notice: { kind: "error", text: problem } };
       const stretch = freeStretchAfter(coverage(state), active.end_frame + 1);
       const blurSeq = state.blurSeq + 1;
       if (!stretch) return { ...state, activeKey: null, notice: ALL_COVERED, blurSeq };
@@ -296,9 +301,11 @@ export function parseDraft(data: unknown): CaptionDraft | null {
 export function initialState(
   visible: readonly boolean[],
   from: CaptionDraft | null,
+  rules: SegmentRules | null = null,
 ): CaptionEditorState {
   const base: CaptionEditorState = {
     visible,
+    rules,
     segments: [],
     activeKey: null,
     nextKey: 1,
