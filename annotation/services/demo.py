@@ -62,6 +62,7 @@ from tracking.models import (
     TrackingJob,
     TrackingJobStatus,
 )
+from tracking.services.jobs import revision_create
 from workers import rle
 
 User = get_user_model()
@@ -521,7 +522,8 @@ def _click(
 
 def _track(crew: _Crew, *, task: Task, user: Any, masklet: Masklet, frame: int) -> MaskletRevision:
     """Run the CPU tracker over the whole video from every prompt of the masklet (what a
-    propagation job does) and store the result as the masklet's next revision."""
+    propagation job does) and store the result as the masklet's next revision (through
+    tracking's revision_create, which also flags captions written against the old mask)."""
     from workers.engine import FrameSource
 
     video = masklet.video
@@ -564,35 +566,18 @@ def _track(crew: _Crew, *, task: Task, user: Any, masklet: Masklet, frame: int) 
         data={"job": job.pk, "masklets": [masklet.pk], "frame": frame},
     )
     crew.done["propagations"] += 1
-    areas = [rle.area(m) for m in masks]
-    visible = [k for k, a in enumerate(areas) if a > 0]
-    previous = masklet.current_revision
-    revision = MaskletRevision.objects.create(
+    revision = revision_create(
         masklet=masklet,
-        number=(previous.number + 1) if previous else 1,
-        prompts=[
-            {"id": p.pk, "frame": p.frame, "points": p.points, "labels": p.labels, "box": None}
-            for p in Prompt.objects.filter(masklet=masklet).order_by("pk")
-        ],
-        engine=crew.engine.name,
-        model_version=crew.engine.model_version[:200],
         masks=masks,
-        bboxes=[_xywh(m) if a else None for m, a in zip(masks, areas, strict=True)],
-        areas=areas,
-        first_visible_frame=visible[0] if visible else None,
-        last_visible_frame=visible[-1] if visible else None,
+        engine=crew.engine.name,
+        model_version=crew.engine.model_version,
         job=job,
-        parent=previous,
+        parent=masklet.current_revision,
         author=user,
     )
-    Masklet.objects.filter(pk=masklet.pk).update(current_revision=revision)
+    masklet.refresh_from_db()
     masklet.current_revision = revision
     return revision
-
-
-def _xywh(mask: Any) -> list[int] | None:
-    box = rle.bbox_xyxy(mask)
-    return None if box is None else [box[0], box[1], box[2] - box[0], box[3] - box[1]]
 
 
 def interior_point(mask: np.ndarray) -> tuple[int, int] | None:
