@@ -6,6 +6,7 @@ cleanup: a failed ingest or export removes every key it wrote.
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 import os
 import shutil
@@ -104,11 +105,48 @@ def local_path(key: str) -> Path:
 
 
 def signed_url(key: str, *, expires: int, filename: str | None = None) -> str:
+    """An expiring URL for the browser. With S3_PUBLIC_ENDPOINT_URL it is signed for that host
+    (the signature covers the host, so a URL cannot be rewritten after signing)."""
+    from django.conf import settings
+
     storage = _storage()
     params = (
         {"ResponseContentDisposition": f'attachment; filename="{filename}"'} if filename else None
     )
+    public = getattr(settings, "S3_PUBLIC_ENDPOINT_URL", "")
+    if public and not isinstance(storage, FileSystemStorage):
+        client = _public_client(public, storage.region_name, storage.addressing_style)
+        return str(
+            client.generate_presigned_url(
+                "get_object",
+                Params={
+                    "Bucket": storage.bucket_name,
+                    "Key": _s3_key(storage, key),
+                    **(params or {}),
+                },
+                ExpiresIn=expires,
+            )
+        )
     return str(storage.url(key, parameters=params, expire=expires))
+
+
+@functools.cache
+def _public_client(endpoint: str, region: str | None, addressing_style: str | None) -> Any:
+    """A boto3 client that only signs (it never connects), for the public endpoint."""
+    import boto3
+    from botocore.config import Config
+    from django.conf import settings
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=region or None,
+        aws_access_key_id=settings.S3_ACCESS_KEY_ID or None,
+        aws_secret_access_key=settings.S3_SECRET_ACCESS_KEY or None,
+        config=Config(
+            signature_version="s3v4", s3={"addressing_style": addressing_style or "auto"}
+        ),
+    )
 
 
 @contextmanager

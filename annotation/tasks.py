@@ -24,14 +24,17 @@ def expire_leases(**_: object) -> None:
     from annotation.services.queue import task_leases_expire
 
     task_leases_expire()
-    video_requeue_stuck(older_than_seconds=settings.INGEST_TIME_LIMIT + 120)
+    video_requeue_stuck(
+        older_than_seconds=settings.INGEST_TIME_LIMIT + 120,
+        pending_older_than_seconds=settings.INGEST_QUEUED_STALE_SECONDS,
+    )
 
 
 @shared_task(
     name="annotation.export_dataset",
     acks_late=True,
-    soft_time_limit=int(getattr(settings, "EXPORT_TIME_LIMIT", 2 * 3600)),
-    time_limit=int(getattr(settings, "EXPORT_TIME_LIMIT", 2 * 3600)) + 60,
+    soft_time_limit=settings.EXPORT_TIME_LIMIT,
+    time_limit=settings.EXPORT_TIME_LIMIT + 60,
 )
 def export_dataset(job_id: int, **_: object) -> None:
     from annotation.services.export_jobs import export_job_run

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -42,7 +43,7 @@ from annotation.services.exports import (
 
 logger = logging.getLogger(__name__)
 
-EXPORT_TIME_LIMIT = int(getattr(settings, "EXPORT_TIME_LIMIT", 2 * 3600))
+EXPORT_TIME_LIMIT = settings.EXPORT_TIME_LIMIT
 # A RUNNING job older than this lost its worker (the task itself is killed at the time limit).
 STALE_AFTER = timedelta(seconds=EXPORT_TIME_LIMIT + 300)
 PROGRESS_INTERVAL_S = 0.5
@@ -253,14 +254,27 @@ def _fail(mine: Any, prefix: str, message: str) -> None:
 
 
 def export_jobs_requeue_stuck() -> list[int]:
-    """Re-queue RUNNING jobs whose worker died (older than the time limit); returns their ids."""
-    stale = timezone.now() - STALE_AFTER
+    """Re-queue RUNNING jobs whose worker died (older than the time limit), and enqueue again
+    QUEUED jobs waiting past EXPORT_QUEUED_STALE_SECONDS while no export runs (their message was
+    lost); returns their ids. A second message for a job is harmless: the claim is conditional."""
+    now = timezone.now()
+    stale = now - STALE_AFTER
+    requeued = []
+    if not ExportJob.objects.filter(status=JobStatus.RUNNING, started_at__gte=stale).exists():
+        waiting = now - timedelta(seconds=settings.EXPORT_QUEUED_STALE_SECONDS)
+        for job_id in ExportJob.objects.filter(
+            status=JobStatus.QUEUED, created_at__lt=waiting
+        ).values_list("pk", flat=True):
+            # once per threshold, not on every sweep, while the job keeps waiting
+            if cache.add(f"export-requeued:{job_id}", 1, settings.EXPORT_QUEUED_STALE_SECONDS):
+                with transaction.atomic():
+                    _enqueue_on_commit(job_id)
+                requeued.append(job_id)
     ids = list(
         ExportJob.objects.filter(status=JobStatus.RUNNING, started_at__lt=stale).values_list(
             "pk", flat=True
         )
     )
-    requeued = []
     for job_id in ids:
         with transaction.atomic():
             if ExportJob.objects.filter(

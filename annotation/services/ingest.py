@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -314,9 +315,31 @@ def _fail(video: Video, reason: str) -> IngestOutcome:
     return IngestOutcome(name=video.name, video=video, error=reason)
 
 
-def video_requeue_stuck(*, older_than_seconds: int) -> int:
-    """Put videos whose worker died mid-processing back in the queue (called by the sweeper)."""
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+def video_requeue_stuck(
+    *, older_than_seconds: int, pending_older_than_seconds: int | None = None
+) -> int:
+    """Put videos whose worker died mid-processing back in the queue (called by the sweeper).
+
+    With ``pending_older_than_seconds``, also enqueue again the stored uploads still pending
+    after that long while no video is processing (their message was lost). A second message is
+    harmless: only the worker that moves a video from pending to processing works on it."""
+    now = timezone.now()
+    if (
+        pending_older_than_seconds is not None
+        and not Video.objects.filter(status=VideoStatus.PROCESSING).exists()
+    ):
+        waiting = now - timedelta(seconds=pending_older_than_seconds)
+        lost = Video.objects.filter(
+            status=VideoStatus.PENDING, created_at__lt=waiting, clip_index=0
+        ).exclude(source_key="")
+        from annotation.tasks import ingest_video as ingest_task
+
+        for video_id in lost.values_list("pk", flat=True):
+            # once per threshold, not on every sweep, while the video keeps waiting
+            if cache.add(f"ingest-requeued:{video_id}", 1, pending_older_than_seconds):
+                with transaction.atomic():
+                    transaction.on_commit(partial(ingest_task.delay, video_id))
+    cutoff = now - timedelta(seconds=older_than_seconds)
     stuck = list(
         Video.objects.filter(
             status=VideoStatus.PROCESSING, processing_started_at__lt=cutoff, clip_index=0

@@ -168,6 +168,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 S3_BUCKET = env_str("S3_BUCKET")
 S3_REGION = env_str("S3_REGION")
 S3_ENDPOINT_URL = env_str("S3_ENDPOINT_URL")
+# Signs the URLs handed to browsers when they reach the store under another host than the servers.
+S3_PUBLIC_ENDPOINT_URL = env_str("S3_PUBLIC_ENDPOINT_URL")
 S3_ACCESS_KEY_ID = env_str("S3_ACCESS_KEY_ID") or env_str("AWS_ACCESS_KEY_ID")
 S3_SECRET_ACCESS_KEY = env_str("S3_SECRET_ACCESS_KEY") or env_str("AWS_SECRET_ACCESS_KEY")
 SIGNED_URL_TTL = env_int("SIGNED_URL_TTL", 3600, minimum=60)
@@ -186,6 +188,8 @@ if S3_BUCKET:
         "file_overwrite": True,
         "default_acl": None,
         "addressing_style": env_choice("S3_ADDRESSING_STYLE", ["auto", "path", "virtual"], "auto"),
+        # AWS refuses the legacy Version 2 signatures on buckets made after June 2020
+        "signature_version": "s3v4",
     }
     _default_storage = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": _s3_options}
 else:
@@ -203,8 +207,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 4 * 1024**3, minimum=1)
 
 STATIC_URL = "/static/"
-STATIC_ROOT = str(DATA_DIR / "static")
-Path(STATIC_ROOT).mkdir(exist_ok=True)
+# Outside the data folder: a volume mounted over the data folder must never hide the static files
+# collected into an image.
+STATIC_ROOT = str(Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles"))).resolve())
+Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 FRONTEND_DIST = BASE_DIR / "frontend" / "dist"
 STATICFILES_DIRS = [FRONTEND_DIST] if FRONTEND_DIST.exists() else []
 
@@ -232,6 +238,11 @@ PROXY_MAX_WIDTH = env_int("PROXY_MAX_WIDTH", 1280, minimum=64)
 PROXY_KEYFRAME_SECONDS = env_float("PROXY_KEYFRAME_SECONDS", 0.5, minimum=0.04)
 FRAME_JPEG_QUALITY = env_int("FRAME_JPEG_QUALITY", 90, minimum=10)
 INGEST_TIME_LIMIT = env_int("INGEST_TIME_LIMIT", 3600, minimum=10)
+INGEST_QUEUED_STALE_SECONDS = env_int("INGEST_QUEUED_STALE_SECONDS", 900, minimum=10)
+
+# --- exports -------------------------------------------------------------------------------------
+EXPORT_TIME_LIMIT = env_int("EXPORT_TIME_LIMIT", 7200, minimum=10)
+EXPORT_QUEUED_STALE_SECONDS = env_int("EXPORT_QUEUED_STALE_SECONDS", 900, minimum=10)
 
 # --- auth, api -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -10,6 +10,8 @@ import tempfile
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("TUBELET_DATA_DIR", tempfile.mkdtemp(prefix="tubelet-test-"))
+# Each test run collects static files into its own data folder (parallel runs never clash).
+os.environ.setdefault("STATIC_ROOT", os.path.join(os.environ["TUBELET_DATA_DIR"], "static"))
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-use-0123456789")
 
 from config.settings.base import *  # noqa: F403
