@@ -8,8 +8,9 @@ export function ShortcutHelp() {
   const list = useShortcutList();
   useShortcuts([
     { keys: ["?"], description: "Show or hide this list of shortcuts", group: "General", run: () => setOpen((o) => !o) },
-    { keys: ["Escape"], description: "Close dialogs and overlays", group: "General", inInputs: true, hidden: !open, run: () => setOpen(false) },
   ]);
+  // Registered while open only, so it is the latest registration and wins over screen keys.
+  useShortcuts([{ keys: ["Escape"], description: "Close this list", group: "General", inInputs: true, run: () => setOpen(false) }], open);
   if (!open) return null;
   const groups = new Map<string, typeof list>();
   for (const s of list) {
@@ -35,9 +36,7 @@ export function ShortcutHelp() {
                   {items.map((s) => (
                     <tr key={`${s.description}-${s.keys.join()}`}>
                       <td className="keys">
-                        {s.keys.map((k) => (
-                          <kbd key={k}>{formatCombo(k)}</kbd>
-                        ))}
+                        {s.label ? <kbd>{s.label}</kbd> : s.keys.map((k) => <kbd key={k}>{formatCombo(k)}</kbd>)}
                       </td>
                       <td>{s.description}</td>
                     </tr>

@@ -20,6 +20,8 @@ export type ShortcutDef = {
   inInputs?: boolean;
   /** Hidden from the help overlay (duplicates). */
   hidden?: boolean;
+  /** How the help overlay writes the keys when listing each would be too long ("1–9"). */
+  label?: string;
 };
 
 export type Shortcut = ShortcutDef & { run: (event: KeyboardEvent) => void };
@@ -136,7 +138,9 @@ const listeners = new Set<() => void>();
 let snapshot: ShortcutDef[] = [];
 
 function publish() {
-  snapshot = entries.flatMap((e) => e.shortcuts.map(({ keys, description, group, inInputs, hidden }) => ({ keys, description, group, inInputs, hidden })));
+  snapshot = entries.flatMap((e) =>
+    e.shortcuts.map(({ keys, description, group, inInputs, hidden, label }) => ({ keys, description, group, inInputs, hidden, label })),
+  );
   listeners.forEach((l) => l());
 }
 

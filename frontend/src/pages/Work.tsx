@@ -45,13 +45,15 @@ export default function WorkPage() {
   const navigate = useNavigate();
   const generation = useRef(0);
 
-  const claim = useCallback(async () => {
+  const claim = useCallback(async (after?: string) => {
     const mine = ++generation.current;
-    setPhase({ name: "claiming" });
+    // An empty queue stays on screen while it is checked again (no flicker every 30 s).
+    setPhase((p) => (p.name === "empty" ? p : { name: "claiming" }));
     try {
       const task = await claimNext(projectId, queue);
       if (mine !== generation.current) return;
       setPhase(task ? { name: "task", task, claim: mine } : { name: "empty" });
+      if (after) setNotice(task ? `${after} Next task loaded.` : `${after} The queue has nothing more for you.`);
     } catch (error) {
       if (mine !== generation.current) return;
       setPhase({ name: "error", message: errorMessage(error) });
@@ -78,8 +80,7 @@ export default function WorkPage() {
         navigate("/");
         return;
       }
-      setNotice(how === "submitted" ? "Submitted. Here is the next task." : "Skipped. Here is the next task.");
-      void claim();
+      void claim(how === "submitted" ? "Submitted." : "Skipped.");
     },
     [claim, navigate],
   );

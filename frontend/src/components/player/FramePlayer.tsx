@@ -71,6 +71,15 @@ export type FramePlayerProps = {
 
 const NO_MASKS: readonly PlayerMask[] = [];
 
+/** A 14×14 glyph drawn from one path (no icon font needed). */
+function Icon({ d }: { d: string }) {
+  return (
+    <svg width="14" height="14" viewBox="0 0 14 14" aria-hidden="true">
+      <path d={d} fill="currentColor" stroke="currentColor" strokeWidth="1.5" strokeLinejoin="round" />
+    </svg>
+  );
+}
+
 export function FramePlayer(props: FramePlayerProps) {
   const {
     video,
@@ -416,19 +425,19 @@ export function FramePlayer(props: FramePlayerProps) {
       </div>
       <div className="player-controls">
         <button type="button" className="btn btn-small btn-icon" onClick={() => step(-count)} title="First frame (Home)" aria-label="First frame">
-          ⏮
+          <Icon d="M3 2v10M12 2 5 7l7 5z" />
         </button>
         <button type="button" className="btn btn-small btn-icon" onClick={() => step(-1)} title="Previous frame (←)" aria-label="Previous frame" data-testid="step-back">
-          ◀
+          <Icon d="M10 2 3 7l7 5z" />
         </button>
         <button type="button" className="btn btn-small play-button" onClick={togglePlay} title="Play / pause (Space)" data-testid="play-pause" aria-pressed={playing}>
           {playing ? "❚❚ Pause" : "▶ Play"}
         </button>
         <button type="button" className="btn btn-small btn-icon" onClick={() => step(1)} title="Next frame (→)" aria-label="Next frame" data-testid="step-forward">
-          ▶
+          <Icon d="M4 2l7 5-7 5z" />
         </button>
         <button type="button" className="btn btn-small btn-icon" onClick={() => step(count)} title="Last frame (End)" aria-label="Last frame">
-          ⏭
+          <Icon d="M11 2v10M2 2l7 5-7 5z" />
         </button>
         <form
           className="frame-field"
@@ -467,10 +476,10 @@ export function FramePlayer(props: FramePlayerProps) {
         <span className="mono muted small" title="Time (mm:ss.frame)">
           {formatTimecode(k, fps)}
         </span>
-        <select value={rate} onChange={(e) => setRate(Number(e.target.value))} title="Playback speed ([ / ])" data-testid="playback-rate">
+        <select value={rate} onChange={(e) => setRate(Number(e.target.value))} title={`Playback speed ([ / ]): ${Math.round(rate * fps * 10) / 10} frames per second`} data-testid="playback-rate">
           {PLAYBACK_RATES.map((r) => (
             <option key={r} value={r}>
-              {r}× ({Math.round(r * fps * 10) / 10} fps)
+              {r}×
             </option>
           ))}
         </select>
@@ -481,8 +490,8 @@ export function FramePlayer(props: FramePlayerProps) {
             </option>
           ))}
         </select>
-        <button type="button" className={`btn btn-small${showMasks ? "" : " active"}`} onClick={() => setShowMasks((s) => !s)} title="Hide / show masks (H)" data-testid="toggle-masks">
-          {showMasks ? "Hide masks" : "Show masks"}
+        <button type="button" className={`btn btn-small${showMasks ? " active" : ""}`} onClick={() => setShowMasks((s) => !s)} title="Hide / show masks (H)" data-testid="toggle-masks">
+          Masks
         </button>
         <span className="zoom-group">
           <button type="button" className="btn btn-small btn-icon" onClick={() => zoomBy(1 / ZOOM_STEP)} title="Zoom out (−)" data-testid="zoom-out">

@@ -484,7 +484,7 @@ function SelectWorkspace({ task, draft: savedDraft, saveDraft, submit, skip }: T
     { keys: ["t"], description: "Track the new and refined objects through the video", group: "Objects", run: startTracking },
     { keys: ["n"], description: "New object: the next click starts one", group: "Objects", run: () => setSelected(null) },
     { keys: ["Escape"], description: "Deselect (the next click starts a new object)", group: "Objects", run: () => setSelected(null) },
-    { keys: ["1", "2", "3", "4", "5", "6", "7", "8", "9"], description: "Select object 1–9", group: "Objects", run: (e) => selectIndex(Number(e.key) - 1) },
+    { keys: ["1", "2", "3", "4", "5", "6", "7", "8", "9"], description: "Select object 1–9", label: "1 … 9", group: "Objects", run: (e) => selectIndex(Number(e.key) - 1) },
     { keys: ["z", "mod+z"], description: "Undo the last click on this frame", group: "Objects", run: undo },
     {
       keys: ["Delete", "Backspace"],
@@ -531,7 +531,7 @@ function SelectWorkspace({ task, draft: savedDraft, saveDraft, submit, skip }: T
   const progress = job && job.frames_total > 0 ? job.frames_done / job.frames_total : 0;
   const clickHelp =
     selected === null
-      ? "Click an object to start a new one (category below). Drag = box."
+      ? "Click a moving object to start a new one (its category is chosen at right). Drag = box."
       : `Refining ${objectLabel(selectedMasklet!, categoryOf(selectedMasklet!))}: click adds, Alt/Shift-click or right-click removes, drag = box. N = new object.`;
 
   const toolbar = (
@@ -637,7 +637,7 @@ function SelectWorkspace({ task, draft: savedDraft, saveDraft, submit, skip }: T
                 >
                   <span className="swatch" style={{ background: color }} />
                   <span className="object-index mono">{i < 9 ? i + 1 : ""}</span>
-                  <span className="object-name">{objectLabel(m, categoryOf(m))}</span>
+                  <span className="object-name">#{m.object_id}</span>
                   <select
                     value={categoryOf(m)}
                     onClick={(e) => e.stopPropagation()}
@@ -690,8 +690,8 @@ function SelectWorkspace({ task, draft: savedDraft, saveDraft, submit, skip }: T
                   onClick={() => focus(m)}
                 >
                   <span className="swatch" style={{ background: colors.get(m.id)?.hex }} />
-                  <span className="object-name">
-                    {m.source === "sav_manual" ? "SA-V manual" : "SA-V auto"} #{m.object_id}
+                  <span className="object-name" title={m.source === "sav_manual" ? "SA-V manual masklet" : "SA-V automatic masklet"}>
+                    #{m.object_id} <span className="muted small">{m.source === "sav_manual" ? "manual" : "auto"}</span>
                   </span>
                   <span className="motion mono" title="Motion score">
                     {m.motion_score === null ? "–" : m.motion_score.toFixed(2)}

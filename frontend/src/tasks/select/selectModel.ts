@@ -5,8 +5,9 @@ import type { SelectDraft } from "./draft";
 
 export type ObjectState = "tracking" | "refined" | "untracked" | "tracked";
 
+/** How an object is named in messages ("person #3"); lists show "#3" beside the category. */
 export function objectLabel(m: MaskletSummary, category: Category): string {
-  return `${category} ${m.object_id}`;
+  return `${category} #${m.object_id}`;
 }
 
 /** Has the masklet a mask on every frame (a revision over the whole video)? */
@@ -17,8 +18,8 @@ export function isTracked(m: MaskletSummary, draft: SelectDraft, count: number):
 
 export function objectState(m: MaskletSummary, draft: SelectDraft, count: number, trackingIds: readonly number[]): ObjectState {
   if (trackingIds.includes(m.id)) return "tracking";
-  if (draft.dirty.includes(m.id)) return "refined";
   if (!isTracked(m, draft, count)) return "untracked";
+  if (draft.dirty.includes(m.id)) return "refined";
   return "tracked";
 }
 
