@@ -91,8 +91,28 @@ def _run(cmd: list[str], *, cwd: Path, log: Path, env: dict[str, str] | None = N
         pytest.fail(f"{' '.join(cmd)} failed (exit {done.returncode}); log {log}:\n{tail}")
 
 
+def _snapshot(dist: Path) -> Path:
+    """Copy dist/ for this session; retry if a concurrent build swapped files mid-copy."""
+    target = Path(settings.DATA_DIR) / "e2e-dist"
+    for _ in range(5):
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(dist, target)
+        index = (target / "index.html").read_text()
+        wanted = re.findall(r'(?:src|href)="/static/([^"]+)"', index)
+        if all((target / name).is_file() for name in wanted):
+            return target
+    pytest.fail(f"{dist} keeps changing while it is copied (a build running?)")
+
+
 @pytest.fixture(scope="session")
 def spa_dist() -> Path:
+    """The built SPA, copied for this session (see server_settings.py). TUBELET_E2E_DIST names
+    another build to serve instead of frontend/dist (e.g. one built with --outDir elsewhere)."""
+    other = os.environ.get("TUBELET_E2E_DIST")
+    return _snapshot(Path(other) if other else _spa_built())
+
+
+def _spa_built() -> Path:
     """frontend/dist, built with ``npm run build`` unless it is newer than every input (the CI
     test script builds before pytest, so there it is reused as is). TUBELET_E2E_BUILD=skip uses
     dist/ as it is, =always rebuilds."""
@@ -127,8 +147,13 @@ class LiveServer:
         return self.log.read_text(errors="replace")[-chars:]
 
 
-def _server_env() -> dict[str, str]:
-    env = worker_env(DEBUG="false", LOG_LEVEL="INFO")
+def _server_env(dist: Path) -> dict[str, str]:
+    env = worker_env(
+        DJANGO_SETTINGS_MODULE="tests.e2e.server_settings",
+        E2E_FRONTEND_DIST=str(dist),
+        DEBUG="false",
+        LOG_LEVEL="INFO",
+    )
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     return env
 
@@ -148,7 +173,7 @@ def web_server(
     """gunicorn on a free port, on the same test database, data folder and Redis as the test
     and the Celery worker (started while gunicorn boots). Static files (the SPA's assets) are
     collected first, as in deploys."""
-    env = _server_env()
+    env = _server_env(spa_dist)
     logs = Path(settings.DATA_DIR) / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     _run(

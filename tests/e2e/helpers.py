@@ -26,6 +26,25 @@ def visible_runs(visible: list[bool], seen: bool) -> list[tuple[int, int]]:
     return runs
 
 
+def click_frame(page: Any, x: float, y: float, *, button: str = "left") -> None:
+    """Click the player at pixel (x, y) of the annotation frame, wherever it is on screen."""
+    canvas = page.get_by_test_id("player-canvas")
+    box = canvas.bounding_box()
+    width, height = (int(v) for v in canvas.evaluate("c => [c.width, c.height]"))
+    page.mouse.click(
+        box["x"] + (x + 0.5) * box["width"] / width,
+        box["y"] + (y + 0.5) * box["height"] / height,
+        button=button,
+    )
+
+
+def seek(page: Any, frame: int) -> None:
+    """Jump the player to ``frame`` with its frame field (typed, Enter)."""
+    field = page.get_by_test_id("frame-input")
+    field.fill(str(frame))
+    field.press("Enter")
+
+
 def start_queue(page: Any, project_name: str, queue: str) -> None:
     """Home → the project's card → Start working on ``queue``."""
     card = page.locator(f'[data-testid="project-card"][data-project="{project_name}"]')

@@ -11,11 +11,81 @@ import pytest
 from playwright.sync_api import expect
 
 from annotation.models import CaptionRevision, FgqaAnswer, Task, TaskKind, TaskStatus
-from tests.e2e.helpers import XSS, XSS_PROBE, pass_one_by_service, start_queue, visible_runs
+from tests.e2e.helpers import (
+    RUNNER,
+    XSS,
+    XSS_PROBE,
+    click_frame,
+    seek,
+    start_queue,
+    visible_runs,
+)
+from tracking.models import Masklet, MaskletStatus
 
 pytestmark = pytest.mark.e2e
 
 TRACK_TIMEOUT_MS = 90_000
+
+
+# Records what the pass-1 progress bar showed, from the page's own DOM (no polling from here).
+PROGRESS_RECORDER = """
+window.__progress = [];
+new MutationObserver(() => {
+  const bar = document.querySelector('[data-testid="track-progress"]');
+  if (bar) window.__progress.push([Number(bar.dataset.done), Number(bar.dataset.total)]);
+}).observe(document, {subtree: true, childList: true, attributes: true});
+"""
+
+
+def _pass_one(ui, demo):
+    """annotator1 starts working, clicks the runner on frame 0 (its mask is drawn at once),
+    tracks it (live progress, masks on the other frames), and submits."""
+    page = ui.page_as("annotator1")
+    page.add_init_script(PROGRESS_RECORDER)
+    page.reload()
+    start_queue(page, demo.stc.name, "select")
+    expect(page.get_by_test_id("select-editor")).to_be_visible()
+    canvas = page.get_by_test_id("player-canvas")
+    expect(canvas).to_have_attribute("data-drawn-frame", "0")
+    expect(canvas).to_have_attribute("data-mask-layers", "0")
+    task = Task.objects.get(pk=int(page.get_by_test_id("task-shell").get_attribute("data-task-id")))
+    assert (task.kind, task.video_id) == (TaskKind.SELECT, demo.video.pk)
+    ui.shot(page, "pass1-opened")
+
+    page.get_by_test_id("new-category").select_option("animal")
+    x, y = demo.truth.click_point(demo.truth.annotation_frames(6.0)[0], RUNNER)
+    click_frame(page, x, y)
+    rows = page.get_by_test_id("object-row")
+    expect(rows).to_have_count(1)
+    expect(rows.first.get_by_test_id("object-category")).to_have_value("animal")
+    expect(canvas).to_have_attribute("data-mask-layers", "1")
+    ui.shot(page, "pass1-clicked")
+
+    page.get_by_test_id("track").click()
+    expect(rows.first).to_have_attribute("data-state", "tracking")
+    expect(rows.first).to_have_attribute("data-state", "tracked", timeout=TRACK_TIMEOUT_MS)
+    expect(page.get_by_test_id("track-progress")).to_have_count(0)
+    expect(page.get_by_test_id("track-error")).to_have_count(0)
+    progress = page.evaluate("window.__progress")
+    assert progress, "the tracking progress bar never showed"
+    assert progress[-1][0] <= progress[-1][1] == demo.video.annotation_frame_count, progress
+
+    # Masks on frames the click was not on: the last frames, where the runner is back.
+    last = demo.video.annotation_frame_count - 1
+    seek(page, last)
+    expect(canvas).to_have_attribute("data-drawn-frame", str(last))
+    expect(canvas).to_have_attribute("data-mask-layers", "1")
+    ui.shot(page, "pass1-tracked-last-frame")
+    page.get_by_test_id("submit-next").click()
+    expect(page.get_by_test_id("queue-empty")).to_be_visible()
+    ui.shot(page, "pass1-submitted-queue-empty")
+
+    task.refresh_from_db()
+    assert task.status == TaskStatus.SUBMITTED
+    masklet = Masklet.objects.select_related("current_revision").get(select_task=task)
+    assert (masklet.status, masklet.category) == (MaskletStatus.SELECTED, "animal")
+    assert len(masklet.current_revision.masks) == demo.video.annotation_frame_count
+    return masklet
 
 
 def _pass_two(ui, demo, masklet) -> None:
@@ -121,7 +191,7 @@ def _pass_two(ui, demo, masklet) -> None:
 
 
 def test_annotators_select_track_and_caption_the_demo_video(ui, demo):
-    masklet = pass_one_by_service(demo, demo.users["annotator1"])
+    masklet = _pass_one(ui, demo)
     _pass_two(ui, demo, masklet)
 
 
