@@ -90,6 +90,25 @@ def make_scene(**clip_kwargs: Any) -> Scene:
     )
 
 
+@pytest.fixture(autouse=True)
+def _fresh_tracking_cache() -> None:
+    """Tracking's cache entries about jobs, clicks and session holders start empty: ids repeat
+    from one test database to the next, the Redis database does not. (Worker beats stay: the
+    session's worker keeps running.)"""
+    import redis
+    from django.conf import settings
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    prefix = settings.CACHES["default"].get("KEY_PREFIX", "")
+    keys = [
+        key
+        for kind in ("job", "click", "session")
+        for key in client.scan_iter(match=f"{prefix}:*:tracking:{kind}:*")
+    ]
+    if keys:
+        client.delete(*keys)
+
+
 @pytest.fixture
 def scene(db: None) -> Scene:
     return make_scene()

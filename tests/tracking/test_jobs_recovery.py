@@ -177,3 +177,25 @@ def test_a_job_is_claimed_once(scene: Scene) -> None:
     assert tracking_job_run(job_id=cancelled.pk) == "skipped"
     assert TrackingJob.objects.get(pk=running.pk).attempts == 1
     assert not MaskletRevision.objects.exists()
+
+
+@pytest.mark.django_db
+def test_sweeper_resends_jobs_queued_for_a_worker_that_is_gone(
+    scene: Scene, django_capture_on_commit_callbacks: Any
+) -> None:
+    routing.worker_beat("holder@host")
+    routing.session_holder_set(video_id=scene.video.pk, hostname="holder@host")
+    masklet = _masklet(scene)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = tracking_job_create(
+            user=scene.annotator,
+            video_id=scene.video.pk,
+            task_id=scene.task.pk,
+            masklet_ids=[masklet.pk],
+        )
+    assert tracking_jobs_sweep()["resent"] == []  # its worker is alive
+    from django.core.cache import cache
+
+    cache.delete("tracking:worker:holder@host")  # the worker dies before taking it
+    assert tracking_jobs_sweep()["resent"] == [job.pk]
+    assert tracking_jobs_sweep()["resent"] == []  # sent to gpu now: nothing to do

@@ -181,7 +181,7 @@ def tracking_job_create(
 def tracking_job_enqueue(*, job_id: int, queue: str = routing.GPU_QUEUE) -> None:
     from tracking.tasks import propagate
 
-    cache.set(_enqueued_key(job_id), time.time(), timeout=settings.TRACKING_QUEUED_STALE_SECONDS)
+    cache.set(_enqueued_key(job_id), queue, timeout=settings.TRACKING_QUEUED_STALE_SECONDS)
     propagate.apply_async((job_id,), queue=queue)
 
 
@@ -485,8 +485,9 @@ def _xywh(mask: Rle) -> list[int] | None:
 def tracking_jobs_sweep(*, now: datetime | None = None) -> dict[str, list[int]]:
     """Jobs whose worker died (RUNNING, heartbeat older than TRACKING_HEARTBEAT_STALE_SECONDS)
     go back to the queue, or fail after TRACKING_JOB_MAX_ATTEMPTS runs; a cancelled one ends.
-    Jobs QUEUED for longer than TRACKING_QUEUED_STALE_SECONDS while no job runs (their message
-    was lost, e.g. on the queue of a worker that is gone) are enqueued again."""
+    QUEUED jobs sent to the own queue of a worker that is gone, and jobs QUEUED for longer than
+    TRACKING_QUEUED_STALE_SECONDS while no job runs (their message was lost), are sent again
+    to ``gpu`` (a duplicate message is harmless: only one run claims the job)."""
     now = now or timezone.now()
     stale_at = now - timedelta(seconds=settings.TRACKING_HEARTBEAT_STALE_SECONDS)
     stale = Q(status=TrackingJobStatus.RUNNING) & (
@@ -516,6 +517,15 @@ def tracking_jobs_sweep(*, now: datetime | None = None) -> dict[str, list[int]]:
                 job_id = job.pk
                 transaction.on_commit(functools.partial(tracking_job_enqueue, job_id=job_id))
                 out["requeued"].append(job.pk)
+    # Sent to the own queue of a worker that has gone since: nobody will take it from there.
+    for job_id in TrackingJob.objects.filter(status=TrackingJobStatus.QUEUED).values_list(
+        "pk", flat=True
+    ):
+        queue = cache.get(_enqueued_key(job_id))
+        private = isinstance(queue, str) and queue.startswith(f"{routing.GPU_QUEUE}.")
+        if private and not routing.worker_alive(queue[len(routing.GPU_QUEUE) + 1 :]):
+            tracking_job_enqueue(job_id=job_id)
+            out["resent"].append(job_id)
     fresh = Q(status=TrackingJobStatus.RUNNING) & ~stale
     if not TrackingJob.objects.filter(fresh).exists():
         waiting_since = now - timedelta(seconds=settings.TRACKING_QUEUED_STALE_SECONDS)
@@ -523,7 +533,7 @@ def tracking_jobs_sweep(*, now: datetime | None = None) -> dict[str, list[int]]:
             status=TrackingJobStatus.QUEUED, created_at__lt=waiting_since
         ).values_list("pk", flat=True)
         for job_id in waiting:
-            if cache.get(_enqueued_key(job_id)) is None:
+            if cache.get(_enqueued_key(job_id)) is None and job_id not in out["resent"]:
                 tracking_job_enqueue(job_id=job_id)
                 out["resent"].append(job_id)
     return out
