@@ -422,7 +422,7 @@ def agreement(f: Filters) -> Table:
 def effort(f: Filters) -> Table:
     """Per person, in the range: tasks submitted, active seconds (their own heartbeats and
     submits), clicks (tracking prompts), propagation runs, rework submitted, edits made while
-    reviewing."""
+    reviewing (edited captions or answers, and mask propagations under a review task)."""
     people: dict[str, dict[str, Any]] = {}
     columns = [
         "annotator",
@@ -463,7 +463,12 @@ def effort(f: Filters) -> Table:
         "active_seconds",
     )
     add(
-        events.filter(kind=TaskEventKind.EDIT)
+        events.filter(
+            Q(kind=TaskEventKind.EDIT)
+            | Q(
+                kind=TaskEventKind.PROPAGATE, task__kind__in=[TaskKind.REVIEW, TaskKind.FGQA_REVIEW]
+            )
+        )
         .values_list("user__username")
         .annotate(n=Count("id")),
         "review_edits",
