@@ -383,12 +383,7 @@ class Demo:
     users: dict[str, Any]
 
 
-@pytest.fixture
-def demo(
-    transactional_db: None, _synthetic_clips: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> Demo:
-    """The demo data of a fresh install, seeded by its service (projects, one user per role, the
-    synthetic demo video ingested with its pass-1 task), committed for the live server."""
+def _demo_seed(clips: dict[str, Any], monkeypatch: pytest.MonkeyPatch, complete: bool) -> Demo:
     from django.contrib.auth import get_user_model
 
     from annotation.services.demo import demo_seed, demo_video_path
@@ -398,18 +393,35 @@ def demo(
 
     def generate_once(path: Any, **options: Any) -> Any:
         key = json.dumps(options, sort_keys=True)
-        clips = _synthetic_clips["clips"]
-        if key not in clips:
-            cached = _synthetic_clips["dir"] / f"{len(clips)}.mp4"
-            clips[key] = real_generate(cached, **options)
+        made = clips["clips"]
+        if key not in made:
+            made[key] = real_generate(clips["dir"] / f"{len(made)}.mp4", **options)
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(clips[key].path, path)
-        return dataclasses.replace(clips[key], path=Path(path))
+        shutil.copyfile(made[key].path, path)
+        return dataclasses.replace(made[key], path=Path(path))
 
     monkeypatch.setattr(synthetic, "generate", generate_once)
-    summary = demo_seed()
+    summary = demo_seed(complete=complete, step=lambda _: None)
     monkeypatch.setattr(synthetic, "generate", real_generate)
     stc, fgqa = summary.projects
     users = {u.username: u for u in get_user_model().objects.all()}
     truth = synthetic.SyntheticVideo.load(synthetic.truth_path_for(demo_video_path()))
     return Demo(stc=stc, fgqa=fgqa, video=summary.videos[0], truth=truth, users=users)
+
+
+@pytest.fixture
+def demo(
+    transactional_db: None, _synthetic_clips: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> Demo:
+    """The demo data of a fresh install, seeded by its service (projects, one user per role, the
+    synthetic demo video ingested with its pass-1 task), committed for the live server. The
+    clips are rendered once per session (same arguments, same bytes)."""
+    return _demo_seed(_synthetic_clips, monkeypatch, complete=False)
+
+
+@pytest.fixture
+def demo_complete(
+    transactional_db: None, _synthetic_clips: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> Demo:
+    """``seed_demo --complete``: the demo plus a verified dataset worked through all passes."""
+    return _demo_seed(_synthetic_clips, monkeypatch, complete=True)
