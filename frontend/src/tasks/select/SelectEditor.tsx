@@ -75,7 +75,9 @@ function SelectWorkspace({ task, draft: savedDraft, saveDraft, submit, skip }: T
   const [press, setPress] = useState<PressStart | null>(null);
   const [dragNow, setDragNow] = useState<Decoration | null>(null);
   const [submitting, setSubmitting] = useState(false);
-  const [submitError, setSubmitError] = useState<string[] | null>(null);
+  // After a first attempt the blocking issues are listed live (they go away as they are fixed).
+  const [submitTried, setSubmitTried] = useState(false);
+  const [serverError, setServerError] = useState<string | null>(null);
   const [confirmNoObject, setConfirmNoObject] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState<number | null>(null);
   const [masksLoaded, setMasksLoaded] = useState(false);
@@ -424,13 +426,16 @@ function SelectWorkspace({ task, draft: savedDraft, saveDraft, submit, skip }: T
   }, [tracking, targets]);
 
   // --- submit / skip -------------------------------------------------------------------------
+  const issues = useMemo(
+    () => submitIssues(objects, draft, count, jobIds, (m) => store.visible(m.id), categoryOf),
+    // maskTick: visibility comes from the store.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [objects, draft, count, jobIds, store, categoryOf, maskTick],
+  );
   const doSubmit = useCallback(async () => {
-    const issues = submitIssues(objects, draft, count, jobIds, (m) => store.visible(m.id), categoryOf);
-    if (issues.length) {
-      setSubmitError(issues);
-      return;
-    }
-    setSubmitError(null);
+    setSubmitTried(true);
+    setServerError(null);
+    if (issues.length) return;
     setSubmitting(true);
     try {
       await submit({
@@ -438,10 +443,10 @@ function SelectWorkspace({ task, draft: savedDraft, saveDraft, submit, skip }: T
         rejected: draft.rejected.filter((id) => masklets.get(id)?.source !== "clicks"),
       });
     } catch (err) {
-      setSubmitError([errorMessage(err)]);
+      setServerError(errorMessage(err));
       setSubmitting(false);
     }
-  }, [objects, draft, count, jobIds, store, categoryOf, submit, masklets]);
+  }, [issues, objects, draft, categoryOf, submit, masklets]);
 
   const noObject = useCallback(async () => {
     if (!confirmNoObject) {
@@ -452,7 +457,7 @@ function SelectWorkspace({ task, draft: savedDraft, saveDraft, submit, skip }: T
     try {
       await skip(NO_OBJECT_REASON);
     } catch (err) {
-      setSubmitError([errorMessage(err)]);
+      setServerError(errorMessage(err));
       setSubmitting(false);
       setConfirmNoObject(false);
     }
@@ -739,11 +744,10 @@ function SelectWorkspace({ task, draft: savedDraft, saveDraft, submit, skip }: T
         )}
 
         <section className="side-section side-actions">
-          {submitError && (
+          {((submitTried && issues.length > 0) || serverError) && (
             <ul className="submit-errors" role="alert" data-testid="submit-errors">
-              {submitError.map((e) => (
-                <li key={e}>{e}</li>
-              ))}
+              {submitTried && issues.map((e) => <li key={e}>{e}</li>)}
+              {serverError && <li>{serverError}</li>}
             </ul>
           )}
           <button type="button" className="btn btn-primary btn-block" onClick={() => void doSubmit()} disabled={submitting || busy} data-testid="submit-next" title="Submit and go to the next video (Ctrl+Enter)">
