@@ -227,13 +227,12 @@ export default function DashboardPage() {
               <DataTable name="funnel" table={tables.funnel} {...common} note="Videos and masklets ingested in the range and how far they got; the annotator filter does not apply.">
                 <FunnelChart table={tables.funnel} testId="chart-funnel" />
               </DataTable>
-            ) : null}
-            <DataTable name="fgqa_funnel" table={tables.fgqa_funnel} {...common} note="Questions imported in the range and how far they got; the annotator filter does not apply.">
-              <FunnelChart table={tables.fgqa_funnel} testId="chart-fgqa-funnel" />
-            </DataTable>
-            {kind === "fgqa" ? (
-              <DataTable name="funnel" table={tables.funnel} {...common} note="Videos and masklets (STC); the annotator filter does not apply." />
-            ) : null}
+            ) : (
+              <DataTable name="fgqa_funnel" table={tables.fgqa_funnel} {...common} note="Questions imported in the range and how far they got; the annotator filter does not apply.">
+                <FunnelChart table={tables.fgqa_funnel} testId="chart-fgqa-funnel" />
+              </DataTable>
+            )}
+            <DataTable name="queues" table={tables.queues} {...common} note={`Real tasks waiting per queue and the age of the oldest open one. ${current}`} />
           </div>
 
           <h2 className="dash-section">People</h2>
@@ -274,7 +273,6 @@ export default function DashboardPage() {
 
           <h2 className="dash-section">Operations</h2>
           <div className="dash-grid">
-            <DataTable name="queues" table={tables.queues} {...common} note={`Real tasks waiting per queue and the age of the oldest. ${current}`} />
             <DataTable name="jobs" table={tables.jobs} {...common} note={`Video processing (media), tracking (gpu) and exports. Stalled: running without a heartbeat for 2 minutes. ${current}`} />
             <DataTable name="workers" table={tables.workers} {...common} note={`Tracking workers seen through job heartbeats in the last 24 hours. ${current}`} />
             {kind === "stc" && (

@@ -56,7 +56,7 @@ export function DataTable({
               {rows.map((row, k) => (
                 <tr key={k}>
                   {columns.map((c) => (
-                    <td key={c} className={typeof row[c] === "number" ? "num" : undefined}>
+                    <td key={c} className={typeof row[c] === "number" ? "num" : String(row[c] ?? "").length > 28 ? "wrap" : undefined}>
                       {formatCell(c, row[c] ?? null)}
                     </td>
                   ))}

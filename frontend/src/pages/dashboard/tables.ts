@@ -69,11 +69,25 @@ export function labelOf(value: string, labels: Record<string, string>): string {
   return labels[value] ?? value.replace(/_/g, " ");
 }
 
+const COLUMN_LABELS: Record<string, string> = {
+  median_active_seconds: "Median active time",
+  mean_active_seconds: "Mean active time",
+  total_active_seconds: "Total active time",
+  active_seconds: "Active time",
+  oldest_open_age_seconds: "Oldest open waiting",
+  oldest_open_at: "Oldest open since",
+  seconds_since: "Last seen",
+  last_seen_at: "Last seen at",
+  oldest_at: "Oldest since",
+  rework_open: "Rework open",
+  mean_score: "Mean score",
+  min_score: "Min score",
+};
+
 export function columnLabel(column: string): string {
-  const text = column
-    .replace(/_seconds$/, " (s)")
-    .replace(/_at$/, "")
-    .replace(/_/g, " ");
+  const known = COLUMN_LABELS[column];
+  if (known) return known;
+  const text = column.replace(/_seconds$/, "").replace(/_at$/, "").replace(/_/g, " ");
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
@@ -97,7 +111,8 @@ export function formatCell(column: string, value: Cell): string {
   if (value === null) return "—";
   if (typeof value === "boolean") return value ? "yes" : "no";
   if (typeof value === "number") {
-    if (column.endsWith("_seconds") || column === "seconds_since") return formatSeconds(value);
+    if (column === "seconds_since") return `${formatSeconds(value)} ago`;
+    if (column.endsWith("_seconds")) return formatSeconds(value);
     if (RATE_COLUMNS.has(column)) return `${(value * 100).toFixed(1)} %`;
     if (Number.isInteger(value)) return value.toLocaleString("en-US");
     return value.toFixed(2);

@@ -7,6 +7,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useMemo, useState } from "react";
 
 import { api, ApiError, errorMessage } from "@/api/client";
+import { FramePlayer, type Decoration, type FramePointerEvent, type PlayerMask } from "@/components/player/FramePlayer";
 import { queryKeys } from "@/api/queries";
 import { hexToRgb, objectColor } from "@/lib/colors";
 import { clampFrame } from "@/lib/frames";
@@ -19,7 +20,6 @@ import { fetchMasks, reviewKeys } from "./api";
 import { CaptionsPanel } from "./CaptionsPanel";
 import { HistoryPanel } from "./HistoryPanel";
 import type { HistorySummary } from "./history";
-import { ReviewFrame } from "./ReviewFrame";
 import {
   addSegmentAt,
   asSegments,
@@ -51,7 +51,6 @@ function ReviewBody({ task, draft, saveDraft, submit }: TaskEditorProps) {
   const masklet = live.masklet!;
   const video = live.video!;
   const total = video.annotation_frame_count;
-  const fps = live.project.annotation_fps || 6;
   const color = objectColor(masklet.object_id);
   const rgb = useMemo(() => hexToRgb(color.hex), [color.hex]);
   const captions = live.captions;
@@ -118,7 +117,23 @@ function ReviewBody({ task, draft, saveDraft, submit }: TaskEditorProps) {
     if (masks.isSuccess && revisionNumber !== (task.masklet?.revision?.number ?? null)) settle();
   }, [masks.isSuccess, masks.dataUpdatedAt, revisionNumber, task.masklet?.revision?.number, settle]);
 
-  const mask = refine.overrides.get(frame) ?? masks.data?.[frame] ?? null;
+  const { overrides } = refine;
+  const masksAt = useCallback(
+    (k: number): readonly PlayerMask[] => [{ id: masklet.id, rle: overrides.get(k) ?? masks.data?.[k] ?? null, color: rgb }],
+    [overrides, masks.data, masklet.id, rgb],
+  );
+  const decorations = useMemo<Decoration[]>(
+    () => (refine.clicks.get(frame) ?? []).map(([x, y, label]) => ({ kind: "point", x, y, positive: label === 1 })),
+    [refine.clicks, frame],
+  );
+  const { click } = refine;
+  const onPointer = useCallback(
+    (e: FramePointerEvent) => {
+      if (e.type !== "down" || !e.inside || (e.button !== 0 && e.button !== 2)) return;
+      void click(e.frame, Math.round(e.x * 10) / 10, Math.round(e.y * 10) / 10, e.button === 2 || e.shiftKey || e.altKey ? 0 : 1);
+    },
+    [click],
+  );
   const oof = useMemo(() => outOfFrameSegments(visible, live.project.out_of_frame_caption || undefined), [visible, live.project.out_of_frame_caption]);
   const edited = captionsEdited(form, originalCaptions);
   const issues = useMemo(
@@ -134,6 +149,17 @@ function ReviewBody({ task, draft, saveDraft, submit }: TaskEditorProps) {
   const removed = removedSegments(form, originalCaptions);
   const problem = verdictProblem(form, { stale, edited, segmentIssues: issues.length });
   const tracking = refine.job !== null && (refine.job.status === "queued" || refine.job.status === "running");
+  const tracks = useMemo(
+    () => [{ id: masklet.id, color: color.hex, label: `Object ${masklet.object_id}`, visible, emphasis: true }],
+    [masklet.id, masklet.object_id, color.hex, visible],
+  );
+  const markers = useMemo(
+    () => [
+      ...refine.pendingFrames.map((f) => ({ frame: f, color: "#e8a33a", title: `Clicked on frame ${f}: re-track` })),
+      ...changedFrames.map((f) => ({ frame: f, color: "#8d95a1", title: `Visibility changed on frame ${f}` })),
+    ],
+    [refine.pendingFrames, changedFrames],
+  );
   const blockedByMask =
     refine.pendingFrames.length > 0 ? "You clicked on the mask but did not re-track it yet: re-track first, so the whole masklet matches." : null;
   const finalProblem = tracking ? "Wait for the re-track to finish." : (form.decision === "accept" ? blockedByMask : null) ?? problem;
@@ -177,9 +203,6 @@ function ReviewBody({ task, draft, saveDraft, submit }: TaskEditorProps) {
   };
 
   useShortcuts([
-    { keys: ["ArrowLeft", "left"], description: "Previous frame", group: "Review", run: () => seek(frame - 1) },
-    { keys: ["ArrowRight", "right"], description: "Next frame", group: "Review", run: () => seek(frame + 1) },
-    { keys: ["space"], description: "Play / pause", group: "Review", run: (e) => (e.preventDefault(), setPlaying((v) => !v)) },
     { keys: ["m"], description: "Refine the mask (click mode) on / off", group: "Review", run: () => setRefineMode((v) => !v) },
   ]);
 
@@ -219,22 +242,30 @@ function ReviewBody({ task, draft, saveDraft, submit }: TaskEditorProps) {
           </span>
         </div>
         {video.media ? (
-          <ReviewFrame
-            frameUrls={video.media.frame_urls}
-            width={video.width}
-            height={video.height}
+          <div className="rv-player-box">
+          <FramePlayer
+            video={video}
             frame={frame}
-            fps={fps}
-            mask={mask}
-            color={rgb}
-            clicks={refine.clicks.get(frame) ?? []}
-            refine={refineMode}
-            clickable={!refine.busy && !tracking}
-            onClick={(x, y, label) => void refine.click(frame, x, y, label)}
-            onSeek={seek}
+            onFrameChange={seek}
             playing={playing}
-            onPlaying={setPlaying}
+            onPlayingChange={setPlaying}
+            masksAt={masksAt}
+            maskMode="filled"
+            highlightId={masklet.id}
+            decorations={decorations}
+            onPointer={refineMode && !refine.busy && !tracking ? onPointer : undefined}
+            cursor={refineMode ? (refine.busy || tracking ? "progress" : "crosshair") : undefined}
+            tracks={tracks}
+            markers={markers}
+            hud={
+              refineMode ? (
+                <span className="rv-hud" data-testid="refine-hud">
+                  Refine: click adds · Shift/right-click removes
+                </span>
+              ) : undefined
+            }
           />
+          </div>
         ) : (
           <p className="error-text">This video has no frames to show.</p>
         )}
