@@ -198,6 +198,12 @@ describe("CaptionEditor", () => {
     expect(screen.getAllByTestId("segment-out-of-frame")).toHaveLength(1);
   });
 
+  it("says plainly when the subject is never visible", () => {
+    setup(makeTask(visible(6, [0, 5])));
+    expect(screen.getByTestId("caption-no-mask")).toHaveTextContent("The subject is never visible in this masklet");
+    expect(screen.queryByTestId("caption-submit")).toBeNull();
+  });
+
   it("keeps markup as text and refuses it as the server does", async () => {
     const { submit, user } = setup(makeTask(visible(10)));
     await act(async () => {

@@ -161,10 +161,12 @@ export default function CaptionEditor({ task, draft, saveDraft, submit }: TaskEd
     { keys: ["mod+Enter"], description: "Submit the captions", group: "Task", inInputs: true, run: () => void onSubmit() },
   ]);
 
-  if (!task.masklet || !task.masklet.revision || total === 0) {
+  if (!task.masklet || !task.masklet.revision || total === 0 || visible.every((v) => !v)) {
     return (
-      <p className="cap-muted" data-testid="caption-no-mask">
-        This task has no tracked masklet to caption. Skip it and say so.
+      <p className="cap-banner cap-empty" data-testid="caption-no-mask">
+        {total > 0
+          ? "The subject is never visible in this masklet, so there is nothing to caption. Skip the task and say so."
+          : "This task has no tracked masklet to caption. Skip the task and say so."}
       </p>
     );
   }

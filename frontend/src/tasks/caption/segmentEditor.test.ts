@@ -122,6 +122,18 @@ describe("mark in / mark out", () => {
     expect(frames(s)).toEqual([[0, 4], [5, 9]]);
   });
 
+  it("Enter goes on to the following segment when one comes before any uncovered frames", () => {
+    let s = initialState(visible(30, [20, 24]), null); // [0, 19]
+    s = run(s, { type: "markOut", frame: 9 }, { type: "setCaption", key: 1, caption: "one" }, { type: "next" });
+    s = run(s, { type: "markOut", frame: 14 }, { type: "setCaption", key: 2, caption: "two" }, { type: "next" });
+    expect(frames(s)).toEqual([[0, 9], [10, 14], [15, 19]]);
+    s = run(s, { type: "select", key: 2 }, { type: "next" });
+    expect(active(s)?.key).toBe(3); // not a new segment after the out-of-frame stretch
+    expect(s.seek?.frame).toBe(15);
+    s = run(s, { type: "setCaption", key: 3, caption: "three" }, { type: "next" });
+    expect(frames(s)).toEqual([[0, 9], [10, 14], [15, 19], [25, 29]]);
+  });
+
   it("Enter on the last segment says everything is covered", () => {
     let s = initialState(visible(10), null);
     s = run(s, { type: "setCaption", key: active(s)!.key, caption: "stands" }, { type: "next" });

@@ -213,8 +213,22 @@ export function captionReducer(state: CaptionEditorState, action: CaptionAction)
       const number = state.segments.indexOf(active) + 1;
       const problem = state.rules && checkCaption(active.caption, state.rules, `Segment ${number}`);
       if (problem) return { ...state, notice: { kind: "error", text: problem } };
-      const stretch = freeStretchAfter(coverage(state), active.end_frame + 1);
+      // Next in frame order: the following segment if it comes before any uncovered frames,
+      // else a new segment on the next uncovered frames (after the out, then from the start).
       const blurSeq = state.blurSeq + 1;
+      const covered = coverage(state);
+      const following = state.segments.find((s) => s.key !== active.key && s.start_frame > active.start_frame);
+      const after = freeStretchFrom(covered, active.end_frame + 1);
+      if (following && (!after || following.start_frame <= after[0])) {
+        return {
+          ...state,
+          activeKey: following.key,
+          notice: null,
+          seek: withSeek(state, following.start_frame),
+          blurSeq,
+        };
+      }
+      const stretch = after ?? freeStretchFrom(covered, 0);
       if (!stretch) return { ...state, activeKey: null, notice: ALL_COVERED, blurSeq };
       return addSegment(state, stretch, { blurSeq });
     }
