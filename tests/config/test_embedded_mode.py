@@ -114,7 +114,7 @@ def test_make_run_stack_serves_demo_and_processes_uploads_without_redis(tmp_path
 def _get(url: str) -> int:
     try:
         return requests.get(url, timeout=2).status_code
-    except requests.ConnectionError:
+    except requests.RequestException:  # refused, or workers still booting on a busy machine
         return 0
 
 
