@@ -448,3 +448,20 @@ def test_an_annotator_reads_only_the_masklets_of_the_tasks_they_hold(scene: Scen
         f"/api/tracking/videos/{scene.video.pk}/masks?start=0&end=1"
     )
     assert sorted(both.json()["masklets"]) == sorted([str(masklet.pk), str(hidden.pk)])
+
+
+def test_idle_sessions_are_closed_and_forgotten_by_the_registry(scene: Scene) -> None:
+    from tracking.services.engines import session_registry, sessions_expire, video_session
+
+    with video_session(video=scene.video, engine_name="cpu", hostname="me@host") as entry:
+        entry.sync_prompts([])
+    assert routing.session_holder(video_id=scene.video.pk) == "me@host"
+    assert sessions_expire(hostname="me@host") == []  # still fresh
+    registry = session_registry()
+    idle, registry.idle_seconds = registry.idle_seconds, 0
+    try:
+        assert sessions_expire(hostname="me@host") == [scene.video.pk]
+    finally:
+        registry.idle_seconds = idle
+    assert scene.video.pk not in registry
+    assert routing.session_holder(video_id=scene.video.pk) is None
