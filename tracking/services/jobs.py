@@ -26,8 +26,8 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Max, Q
 from django.utils import timezone
 
-from annotation.errors import ConflictError, ServiceError
-from annotation.models import TaskEvent, TaskEventKind
+from annotation.errors import ConflictError, NotFoundError, ServiceError
+from annotation.models import TaskEvent, TaskEventKind, Video
 from annotation.services.reviews import captions_flag_for_recheck
 from tracking.models import (
     Direction,
@@ -39,12 +39,7 @@ from tracking.models import (
     TrackingJobStatus,
 )
 from tracking.services import routing
-from tracking.services.masklets import (
-    ACTIVE_JOB,
-    _ready,
-    edit_task_check,
-    video_get,
-)
+from tracking.services.masklets import ACTIVE_JOB, edit_task_check, video_get, video_ready_check
 from workers import rle
 from workers.engine import Direction as EngineDirection
 from workers.engine import frame_order
@@ -121,7 +116,7 @@ def tracking_job_create(
         )
     for masklet in masklets.values():
         edit_task_check(user=user, video=video, task_id=task_id, masklet=masklet)
-    _ready(video)
+    video_ready_check(video)
     if direction not in Direction.values:
         raise ServiceError(
             "direction must be both, forward or backward.",
@@ -144,8 +139,6 @@ def tracking_job_create(
             errors={"frame": [f"Out of range 0..{count - 1}."]},
         )
     with transaction.atomic():
-        from annotation.models import Video
-
         Video.objects.select_for_update().filter(pk=video.pk).first()
         running = TrackingJob.objects.filter(video=video, status__in=ACTIVE_JOB).first()
         if running is not None:
@@ -200,8 +193,6 @@ def tracking_job_cancel(*, user: Any, job_id: int, task_id: int | None) -> Track
 
 
 def _job_for_edit(*, user: Any, job_id: int, task_id: int | None) -> TrackingJob:
-    from annotation.errors import NotFoundError
-
     job = TrackingJob.objects.filter(pk=job_id).select_related("video").first()
     if job is None:
         raise NotFoundError("Job not found.")

@@ -101,7 +101,7 @@ def edit_task_check(
     return mask_edit_task(user=user, video_id=video.pk, masklet=masklet, task_id=task_id)
 
 
-def _ready(video: Video) -> None:
+def video_ready_check(video: Video) -> None:
     if video.status != VideoStatus.READY or video.annotation_frame_count < 1:
         raise ServiceError(f"Video {video.pk} is not ready for tracking (it is {video.status}).")
 
@@ -204,7 +204,7 @@ def masklet_create(
     """A new draft masklet from clicks on one frame, with that frame's mask."""
     video = video_get(video_id=video_id)
     task = edit_task_check(user=user, video=video, task_id=task_id)
-    _ready(video)
+    video_ready_check(video)
     if category not in Category.values:
         raise ServiceError(
             f"category must be one of {', '.join(Category.values)}.",
@@ -251,7 +251,7 @@ def masklet_prompt_add(
     masklet = masklet_get(masklet_id=masklet_id)
     video = masklet.video
     task = edit_task_check(user=user, video=video, task_id=task_id, masklet=masklet)
-    _ready(video)
+    video_ready_check(video)
     if masklet.status == MaskletStatus.DISCARDED:
         raise ServiceError("This masklet was discarded.")
     data = prompt_check(video=video, frame=frame, points=points, labels=labels, box=box)
