@@ -54,12 +54,12 @@ def visible_videos_q(*, user: User) -> Q:
     videos of tasks leased to, assigned to or submitted by them."""
     if getattr(user, "is_superuser", False):
         return Q()
-    staff_projects = Membership.objects.filter(user_id=user.pk, role__in=STAFF_ROLES).values(
+    staff_projects = Membership.objects.filter(Q(user_id=user.pk), role__in=STAFF_ROLES).values(
         "project_id"
     )
     own_tasks = Task.objects.filter(
         Q(lease_owner_id=user.pk) | Q(assignee_id=user.pk) | Q(submitted_by_id=user.pk),
-        project__memberships__user_id=user.pk,
+        Q(project__memberships__user_id=user.pk),
     ).values("video_id")
     return Q(project_id__in=staff_projects) | Q(pk__in=own_tasks)
 

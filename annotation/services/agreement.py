@@ -93,7 +93,8 @@ def fgqa_rows(
     distractors has one row with the answer alone.
     """
     rows: list[tuple[str, int, int | None]] = []
-    for distractor in distractors or [None]:
+    options: list[str | None] = [*distractors] if distractors else [None]
+    for distractor in options:
         chosen: int | None = None
         if given is not None and answers_agree(given, answer):
             chosen = 0

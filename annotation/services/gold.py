@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 
 from annotation.errors import NotFoundError, ServiceError
 from annotation.models import (
@@ -127,7 +127,7 @@ def gold_items_mark(
             ):
                 raise ServiceError("The captions of this masklet need a recheck first.")
             authors = sorted(masklet_authors(masklet=masklet))
-            references = {
+            references: dict[str, dict[str, Any]] = {
                 TaskKind.SELECT: {"masklet_revision": masklet.current_revision_id},
                 TaskKind.CAPTION: {
                     "caption_revision": captions.pk,
@@ -139,7 +139,7 @@ def gold_items_mark(
         else:
             question = (
                 FgqaQuestion.objects.select_for_update()
-                .filter(pk=fgqa_question_id, project=project)
+                .filter(Q(pk=fgqa_question_id), project=project)
                 .first()
             )
             if question is None:
@@ -244,8 +244,8 @@ def gold_attempt_masklets(*, task: Task) -> Any:
     """Masklets that the holder of a gold pass-1 copy tracked for it (the real ones of the
     video stay hidden: they hold the answer)."""
     return Masklet.objects.filter(
-        video_id=task.video_id,
-        created_by_id=task.assignee_id,
+        Q(video_id=task.video_id),
+        Q(created_by_id=task.assignee_id),
         created_at__gte=task.created_at,
         status__in=[MaskletStatus.DRAFT, MaskletStatus.CANDIDATE],
     )
@@ -254,8 +254,8 @@ def gold_attempt_masklets(*, task: Task) -> Any:
 def shadow_questions(*, task: Task) -> list[FgqaQuestion]:
     """The questions a gold / second FGQA answering task asks."""
     if task.is_gold:
-        return list(FgqaQuestion.objects.filter(pk=task.fgqa_question_id))
-    answered = FgqaAnswer.objects.filter(task_id=task.duplicate_of_id, rejected=False)
+        return list(FgqaQuestion.objects.filter(Q(pk=task.fgqa_question_id)))
+    answered = FgqaAnswer.objects.filter(Q(task_id=task.duplicate_of_id), rejected=False)
     return list(FgqaQuestion.objects.filter(pk__in=answered.values("question_id")).order_by("id"))
 
 
@@ -351,7 +351,7 @@ def _caption_attempt(
         if task.is_gold
         else masklet.current_revision_id
     )
-    revision = MaskletRevision.objects.filter(pk=revision_id).first()
+    revision = MaskletRevision.objects.filter(Q(pk=revision_id)).first()
     if revision is None:
         raise ServiceError("The masklet has no mask yet.")
     built = segments_build(

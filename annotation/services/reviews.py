@@ -406,7 +406,7 @@ def _masklet_rework_create(
         notes=rework_notes(reasons=reasons, comment=comment, codes=ReviewReason),
         priority=task.priority,
     )
-    if assignee is None:
+    if assignee is None and task.lease_owner_id is not None:
         TaskExclusion.objects.create(task=rework, user_id=task.lease_owner_id)
     return rework
 
