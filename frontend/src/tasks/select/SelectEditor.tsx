@@ -60,12 +60,19 @@ function SelectWorkspace({ task, draft: savedDraft, saveDraft, submit, skip }: T
   const count = video.annotation_frame_count;
   const size = useMemo(() => ({ width: video.width, height: video.height }), [video.width, video.height]);
 
+  // A mask rework (after a review rejected it): this one masklet only, no new objects.
+  const reworkId = task.is_rework && task.masklet ? task.masklet.id : null;
   const [store] = useState(() => new MaskStore(count));
   const [maskTick, setMaskTick] = useState(0);
   const bump = useCallback(() => setMaskTick((t) => t + 1), []);
-  const [masklets, setMasklets] = useState<Map<number, MaskletSummary>>(() => byId(task.masklets));
+  const [masklets, setMasklets] = useState<Map<number, MaskletSummary>>(() => {
+    const map = byId(task.masklets);
+    if (task.masklet && !map.has(task.masklet.id)) map.set(task.masklet.id, task.masklet);
+    return map;
+  });
   const [draft, setDraft] = useState<SelectDraft>(() => parseDraft(savedDraft));
-  const [selected, setSelected] = useState<number | null>(null);
+  const [selected, setSelectedRaw] = useState<number | null>(reworkId);
+  const setSelected = useCallback((id: number | null) => setSelectedRaw(reworkId ?? id), [reworkId]);
   const [frame, setFrame] = useState(0);
   const [playing, setPlaying] = useState(false);
   const [newCategory, setNewCategory] = useState<Category>("person");
@@ -141,19 +148,20 @@ function SelectWorkspace({ task, draft: savedDraft, saveDraft, submit, skip }: T
   const objects = useMemo(
     () =>
       all
-        .filter((m) => (m.source === "clicks" && m.status === "draft") || draft.accepted.includes(m.id))
+        .filter((m) => (reworkId !== null ? m.id === reworkId : (m.source === "clicks" && m.status === "draft") || draft.accepted.includes(m.id)))
         .filter((m) => !draft.rejected.includes(m.id))
         .sort((a, b) => a.id - b.id),
-    [all, draft.accepted, draft.rejected],
+    [all, draft.accepted, draft.rejected, reworkId],
   );
   const candidates = useMemo(
     () =>
       all
+        .filter(() => reworkId === null)
         .filter((m) => m.source !== "clicks" && m.status === "candidate" && !draft.accepted.includes(m.id) && !draft.rejected.includes(m.id))
         .sort((a, b) => (b.motion_score ?? -Infinity) - (a.motion_score ?? -Infinity) || a.object_id - b.object_id),
-    [all, draft.accepted, draft.rejected],
+    [all, draft.accepted, draft.rejected, reworkId],
   );
-  const rejected = useMemo(() => all.filter((m) => draft.rejected.includes(m.id)), [all, draft.rejected]);
+  const rejected = useMemo(() => (reworkId === null ? all.filter((m) => draft.rejected.includes(m.id)) : []), [all, draft.rejected, reworkId]);
   const colors = useMemo(() => assignObjectColors(all.map((m) => m.id)), [all]);
   const jobIds = useMemo(() => (tracking.running && tracking.job ? tracking.job.masklet_ids : []), [tracking.running, tracking.job]);
   const stateOf = useCallback((m: MaskletSummary) => objectState(m, draft, count, jobIds), [draft, count, jobIds]);
@@ -249,7 +257,7 @@ function SelectWorkspace({ task, draft: savedDraft, saveDraft, submit, skip }: T
         setHint({ text: "Tracking is running: wait for it to finish (or cancel it) before refining.", error: true });
         return;
       }
-      const target = selected;
+      const target = reworkId ?? selected;
       if (target === null && prompt.kind === "point" && prompt.label === 0) {
         setHint({ text: "Select an object first: a negative click removes part of an object's mask.", error: true });
         return;
@@ -291,7 +299,7 @@ function SelectWorkspace({ task, draft: savedDraft, saveDraft, submit, skip }: T
         }
       });
     },
-    [tracking.running, selected, enqueue, video.id, task.id, newCategory, store, recordPrompt, bump, promptError],
+    [tracking.running, selected, reworkId, setSelected, enqueue, video.id, task.id, newCategory, store, recordPrompt, bump, promptError],
   );
 
   const undo = useCallback(() => {
@@ -382,19 +390,19 @@ function SelectWorkspace({ task, draft: savedDraft, saveDraft, submit, skip }: T
         promptError(err);
       }
     },
-    [selected, task.id, store, categoryOf, bump, promptError],
+    [selected, setSelected, task.id, store, categoryOf, bump, promptError],
   );
 
   const accept = useCallback((m: MaskletSummary) => {
     setDraft((d) => ({ ...d, accepted: withId(d.accepted, m.id), rejected: without(d.rejected, m.id) }));
     setSelected(m.id);
-  }, []);
+  }, [setSelected]);
   const reject = useCallback(
     (m: MaskletSummary) => {
       setDraft((d) => ({ ...d, rejected: withId(d.rejected, m.id), accepted: without(d.accepted, m.id) }));
       if (selected === m.id) setSelected(null);
     },
-    [selected],
+    [selected, setSelected],
   );
   const unreject = useCallback((m: MaskletSummary) => setDraft((d) => ({ ...d, rejected: without(d.rejected, m.id) })), []);
 
@@ -410,7 +418,7 @@ function SelectWorkspace({ task, draft: savedDraft, saveDraft, submit, skip }: T
         if (target >= 0) setFrame(target);
       }
     },
-    [store, frame],
+    [store, frame, setSelected],
   );
 
   // --- tracking ------------------------------------------------------------------------------
@@ -438,15 +446,20 @@ function SelectWorkspace({ task, draft: savedDraft, saveDraft, submit, skip }: T
     if (issues.length) return;
     setSubmitting(true);
     try {
-      await submit({
-        masklets: objects.map((m) => ({ id: m.id, category: categoryOf(m) })),
-        rejected: draft.rejected.filter((id) => masklets.get(id)?.source !== "clicks"),
-      });
+      const rework = reworkId !== null ? objects.find((m) => m.id === reworkId) : undefined;
+      await submit(
+        rework
+          ? { category: categoryOf(rework) }
+          : {
+              masklets: objects.map((m) => ({ id: m.id, category: categoryOf(m) })),
+              rejected: draft.rejected.filter((id) => masklets.get(id)?.source !== "clicks"),
+            },
+      );
     } catch (err) {
       setServerError(errorMessage(err));
       setSubmitting(false);
     }
-  }, [issues, objects, draft, categoryOf, submit, masklets]);
+  }, [issues, objects, draft, categoryOf, submit, masklets, reworkId]);
 
   const noObject = useCallback(async () => {
     if (!confirmNoObject) {
@@ -609,14 +622,23 @@ function SelectWorkspace({ task, draft: savedDraft, saveDraft, submit, skip }: T
         />
       </div>
       <aside className="select-side">
+        {reworkId !== null && (
+          <section className="side-section rework" data-testid="rework-notes">
+            <h3>Mask rework</h3>
+            <p className="small">A reviewer sent this masklet back. Refine it with clicks on any frame, track it again, and submit.</p>
+            {task.notes && <p className="rework-text">{task.notes}</p>}
+          </section>
+        )}
         <section className="side-section">
           <div className="side-head">
-            <h3>Objects ({objects.length})</h3>
-            <button type="button" className={`btn btn-small${selected === null ? " active" : ""}`} onClick={() => setSelected(null)} data-testid="new-object" title="The next click starts a new object (N)">
-              + New (N)
-            </button>
+            <h3>{reworkId !== null ? "Masklet" : `Objects (${objects.length})`}</h3>
+            {reworkId === null && (
+              <button type="button" className={`btn btn-small${selected === null ? " active" : ""}`} onClick={() => setSelected(null)} data-testid="new-object" title="The next click starts a new object (N)">
+                + New (N)
+              </button>
+            )}
           </div>
-          <label className="new-category">
+          {reworkId === null && <label className="new-category">
             <span className="muted small">New objects are</span>
             <select value={newCategory} onChange={(e) => setNewCategory(e.target.value as Category)} data-testid="new-category">
               {CATEGORIES.map((c) => (
@@ -625,7 +647,7 @@ function SelectWorkspace({ task, draft: savedDraft, saveDraft, submit, skip }: T
                 </option>
               ))}
             </select>
-          </label>
+          </label>}
           {objects.length === 0 && <p className="muted small empty-note">No objects yet. Click a moving object on the video, or accept a candidate below.</p>}
           <ul className="object-list" data-testid="object-list">
             {objects.map((m, i) => {
@@ -657,7 +679,7 @@ function SelectWorkspace({ task, draft: savedDraft, saveDraft, submit, skip }: T
                     ))}
                   </select>
                   <span className={`object-state state-${state}`}>{STATE_TEXT[state]}</span>
-                  <button
+                  {reworkId === null && <button
                     type="button"
                     className="btn btn-ghost btn-small btn-icon"
                     title={m.source === "clicks" ? "Delete this object" : "Give back to the candidates"}
@@ -669,7 +691,7 @@ function SelectWorkspace({ task, draft: savedDraft, saveDraft, submit, skip }: T
                     }}
                   >
                     ✕
-                  </button>
+                  </button>}
                 </li>
               );
             })}
@@ -751,9 +773,13 @@ function SelectWorkspace({ task, draft: savedDraft, saveDraft, submit, skip }: T
             </ul>
           )}
           <button type="button" className="btn btn-primary btn-block" onClick={() => void doSubmit()} disabled={submitting || busy} data-testid="submit-next" title="Submit and go to the next video (Ctrl+Enter)">
-            {submitting ? "Submitting…" : `Submit ${objects.length} object${objects.length === 1 ? "" : "s"} & next`}
+            {submitting
+              ? "Submitting…"
+              : reworkId !== null
+                ? "Submit the reworked mask & next"
+                : `Submit ${objects.length} object${objects.length === 1 ? "" : "s"} & next`}
           </button>
-          <button
+          {reworkId === null && <button
             type="button"
             className={`btn btn-block${confirmNoObject ? " btn-danger" : ""}`}
             onClick={() => void noObject()}
@@ -761,7 +787,7 @@ function SelectWorkspace({ task, draft: savedDraft, saveDraft, submit, skip }: T
             data-testid="no-moving-object"
           >
             {confirmNoObject ? "Click again to confirm: skip this video" : "No interesting moving object"}
-          </button>
+          </button>}
           <p className="muted small help-lines">
             Click = add · Alt/Shift-click or right-click = remove · drag = box · T track · Z undo · ? all shortcuts
           </p>
