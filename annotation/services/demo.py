@@ -466,6 +466,12 @@ def _drain(crew: _Crew, queue_name: str, people: Sequence[str], act: Callable[..
         for username in people:
             if username in idle:
                 continue
+            held = queue.task_current_lease(
+                user=crew.users[username], project=crew.project, kinds=QUEUES[queue_name]
+            )
+            if held is not None and held.video is not None and held.video.name == DEMO_VIDEO:
+                idle.add(username)  # someone trying the app holds it: leave their lease alone
+                continue
             task = _claim(crew, username, queue_name)
             if task is None:
                 idle.add(username)
