@@ -41,7 +41,7 @@ class ProjectListApi(APIView):
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=100)
         kind = serializers.ChoiceField(choices=ProjectKind.values, default=ProjectKind.STC)
-        annotation_fps = serializers.FloatField(default=6.0, min_value=0.1, max_value=60)
+        annotation_fps = serializers.FloatField(required=False, min_value=0.1, max_value=60)
         guidelines = serializers.CharField(allow_blank=True, default="", max_length=100_000)
 
     def get(self, request: Request) -> Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -17,7 +18,7 @@ def project_create(
     *,
     name: str,
     kind: str = ProjectKind.STC,
-    annotation_fps: float = 6.0,
+    annotation_fps: float | None = None,
     guidelines: str = "",
     created_by: Any = None,
     **options: Any,
@@ -27,6 +28,8 @@ def project_create(
         raise ValidationError("A project needs a name.")
     if kind not in ProjectKind.values:
         raise ValidationError(f"Project kind must be one of {', '.join(ProjectKind.values)}.")
+    if annotation_fps is None:
+        annotation_fps = settings.DEFAULT_ANNOTATION_FPS
     if annotation_fps <= 0:
         raise ValidationError("Annotation fps must be positive.")
     if Project.objects.filter(name=name).exists():

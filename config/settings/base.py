@@ -222,7 +222,7 @@ SAM2_CONFIG = env_str("SAM2_CONFIG", "configs/sam2.1/sam2.1_hiera_t.yaml")
 SAM2_CHECKPOINT = env_str("SAM2_CHECKPOINT")
 SAM2_DEVICE = env_choice("SAM2_DEVICE", ["auto", "cuda", "cpu"], "auto")
 SAM2_IMAGE_SIZE = env_int("SAM2_IMAGE_SIZE", 0, minimum=0)  # 0 = the config's own size
-SAM2_MAX_MEMORY_FRAMES = env_int("SAM2_MAX_MEMORY_FRAMES", 7, minimum=1)
+SAM2_MAX_MEMORY_FRAMES = env_int("SAM2_MAX_MEMORY_FRAMES", 7, minimum=0)
 SAM2_OFFLOAD_TO_CPU = env_bool("SAM2_OFFLOAD_TO_CPU", True)
 SAM2_ALLOW_RANDOM_WEIGHTS = env_bool("SAM2_ALLOW_RANDOM_WEIGHTS", False)
 TRACKER_CPU_WORK_SIZE = env_int("TRACKER_CPU_WORK_SIZE", 640, minimum=64)

@@ -79,3 +79,16 @@ def test_bad_values_stop_startup_with_a_message_naming_the_variable(tmp_path, en
     result = load_settings(tmp_path, **env)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+@pytest.mark.django_db
+def test_new_projects_take_the_default_annotation_fps_setting(settings):
+    from django.core.management import call_command
+
+    from annotation.models import Project
+
+    settings.DEFAULT_ANNOTATION_FPS = 3.0
+    call_command("create_project", "Default fps", "--kind", "stc")
+    call_command("create_project", "Explicit fps", "--kind", "stc", "--fps", "10")
+    assert Project.objects.get(name="Default fps").annotation_fps == 3.0
+    assert Project.objects.get(name="Explicit fps").annotation_fps == 10.0

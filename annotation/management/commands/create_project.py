@@ -15,7 +15,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name")
         parser.add_argument("--kind", choices=ProjectKind.values, default=ProjectKind.STC)
-        parser.add_argument("--fps", type=float, default=6.0, help="annotation fps (default 6)")
+        parser.add_argument(
+            "--fps",
+            type=float,
+            default=None,
+            help="annotation fps (default: the DEFAULT_ANNOTATION_FPS setting)",
+        )
         parser.add_argument("--guidelines", default="", help="guidelines text or @file")
 
     def handle(self, *args: Any, **opts: Any) -> None:
