@@ -154,8 +154,8 @@ export default function CaptionEditor({ task, draft, saveDraft, submit }: TaskEd
       description: "Type the caption of the current segment",
       group: "Segments",
       run: () => {
-        if (active) dispatch({ type: "select", key: active.key, seek: false });
-        root.current?.querySelector<HTMLTextAreaElement>(".cap-seg.is-active textarea")?.focus();
+        setPlaying(false);
+        dispatch({ type: "editCaption", frame });
       },
     },
     { keys: ["mod+Enter"], description: "Submit the captions", group: "Task", inInputs: true, run: () => void onSubmit() },

@@ -163,6 +163,26 @@ describe("mark in / mark out", () => {
   });
 });
 
+describe("edit caption (c)", () => {
+  it("focuses the active segment, else the one under the playhead", () => {
+    let s = initialState(visible(30, [20, 24]), null);
+    s = run(s, { type: "editCaption", frame: 3 });
+    expect([s.activeKey, s.focusSeq]).toEqual([1, 1]);
+    s = run(s, { type: "setCaption", key: 1, caption: "walks" }, { type: "next" });
+    s = run(s, { type: "select", key: 1 }, { type: "delete", key: 2 });
+    expect(s.activeKey).toBe(1);
+    s = run(s, { type: "setCaption", key: 1, caption: "walks on" }, { type: "next" });
+    expect(s.activeKey).toBe(3);
+    s = run(s, { type: "setCaption", key: 3, caption: "more" }, { type: "next" });
+    expect(s.activeKey).toBeNull();
+    s = run(s, { type: "editCaption", frame: 26 });
+    expect(active(s)?.start_frame).toBe(25);
+    expect(s.focusSeq).toBe(2);
+    const none = run(run(s, { type: "delete", key: s.activeKey! }), { type: "editCaption", frame: 22 });
+    expect(none.notice?.text).toMatch(/No segment here/);
+  });
+});
+
 describe("new segment, delete and edits", () => {
   it("n fills the next uncovered frames after the playhead, else the first gap", () => {
     let s = initialState(visible(30), null);

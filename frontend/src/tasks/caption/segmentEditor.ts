@@ -43,6 +43,7 @@ export type CaptionAction =
   | { type: "markIn"; frame: number }
   | { type: "markOut"; frame: number }
   | { type: "new"; frame: number }
+  | { type: "editCaption"; frame: number }
   | { type: "next" }
   | { type: "select"; key: number; seek?: boolean }
   | { type: "setCaption"; key: number; caption: string }
@@ -198,6 +199,17 @@ export function captionReducer(state: CaptionEditorState, action: CaptionAction)
       const stretch = freeStretchAfter(coverage(state), action.frame);
       if (!stretch) return { ...state, notice: ALL_COVERED };
       return addSegment(state, stretch);
+    }
+    case "editCaption": {
+      // The active segment, else the one under the playhead: its caption box takes the keys.
+      const target = active ?? segmentAt(state, action.frame);
+      if (!target) {
+        return {
+          ...state,
+          notice: { kind: "info", text: "No segment here: press N for a new one, or I / O to mark one." },
+        };
+      }
+      return { ...state, activeKey: target.key, notice: null, focusSeq: state.focusSeq + 1 };
     }
     case "next": {
       if (!active) {
