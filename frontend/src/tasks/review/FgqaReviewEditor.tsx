@@ -32,9 +32,9 @@ type AnswerRow = {
 type FgqaHistory = { answers: AnswerRow[]; reviews: ReviewRow[] };
 
 const KIND_NAMES: Record<string, string> = {
-  fgqa_answer: "answer",
-  fgqa_distractors: "distractor check",
-  fgqa_review: "review",
+  fgqa_answer: "Answered",
+  fgqa_distractors: "Distractors checked",
+  fgqa_review: "Corrected in review",
 };
 
 function when(iso: string): string {
@@ -48,7 +48,7 @@ function Body({ task, draft, saveDraft, submit, question }: TaskEditorProps & { 
   const [serverError, setServerError] = useState<string | null>(null);
   const [submitting, setSubmitting] = useState(false);
   const history = task.history as FgqaHistory | null;
-  const lastAnswer = history?.answers.filter((a) => a.task_kind !== "fgqa_review").at(-1);
+  const lastAnswer = history?.answers.filter((a) => a.task_kind === "fgqa_answer" && !a.rejected).at(-1);
   const reasonLabel = (code: string) => task.review_reasons.find((r) => r.code === code)?.label ?? code;
 
   const update = (next: FgqaReviewForm) => {
@@ -89,7 +89,11 @@ function Body({ task, draft, saveDraft, submit, question }: TaskEditorProps & { 
         <div className="rv-fgqa-q" data-testid="fgqa-question">
           {question.question}
         </div>
-        {question.is_benchmark && <span className="badge badge-warn">benchmark item: distractors must be verified</span>}
+        {question.is_benchmark && (
+          <div>
+            <span className="badge badge-warn">benchmark item: its distractors must be verified</span>
+          </div>
+        )}
         <div className="rv-fgqa-grid">
           <span>Model answer</span>
           <span className="muted">{question.model_answer || "—"}</span>

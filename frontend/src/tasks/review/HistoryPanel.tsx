@@ -91,7 +91,7 @@ function MaskDiffView({ maskletId, pair, frame, onSeek }: { maskletId: number; p
 }
 
 function CaptionDiffRows({ diff, onSeek }: { diff: CaptionDiff; onSeek: (f: number) => void }) {
-  const rows = diff.segments.filter((r) => !r.out_of_frame || r.status !== "unchanged");
+  const rows = diff.segments;
   return (
     <div data-testid="caption-diff">
       <p className="small">

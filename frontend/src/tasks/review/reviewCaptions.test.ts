@@ -105,6 +105,7 @@ describe("verdictProblem", () => {
     expect(verdictProblem({ ...accept, rechecked: true }, { ...ok, stale: true })).toBeNull();
     expect(verdictProblem(accept, { stale: true, edited: true, segmentIssues: 0 })).toBeNull();
     expect(verdictProblem(accept, { stale: false, edited: true, segmentIssues: 2 })).toMatch(/Fix/);
+    expect(verdictProblem({ ...accept, rechecked: true }, { stale: true, edited: false, segmentIssues: 1 })).toMatch(/no longer fit/);
   });
   it("needs reasons, and a comment with other, to reject", () => {
     const reject = { ...base, decision: "reject" as const };

@@ -191,6 +191,7 @@ export function verdictProblem(
   if (form.decision === null) return "Choose accept or reject.";
   if (form.decision === "accept") {
     if (opts.edited && opts.segmentIssues > 0) return "Fix the caption problems before accepting.";
+    if (opts.stale && opts.segmentIssues > 0) return "The captions no longer fit the changed mask: edit them (see the problems under the captions).";
     if (opts.stale && !opts.edited && !form.rechecked) {
       return "The mask changed after these captions were written: re-check them and tick “I re-checked the captions”, or edit them.";
     }
