@@ -48,7 +48,8 @@ from workers.rle import Rle
 logger = logging.getLogger(__name__)
 
 FRAMES_TTL = 6 * 3600  # published frames stay readable this long
-PROGRESS_INTERVAL = 0.25  # seconds between progress writes / cancel checks
+PROGRESS_INTERVAL = 0.5  # seconds between progress writes / cancel checks
+PUBLISH_INTERVAL = 0.1  # seconds between cache writes of finished frames
 FINAL = (TrackingJobStatus.SUCCEEDED, TrackingJobStatus.FAILED, TrackingJobStatus.CANCELLED)
 
 
@@ -84,6 +85,34 @@ def published_frames(*, job_id: int, start: int, stop: int) -> list[dict[str, An
     return [found[k] for k in keys if k in found]
 
 
+class _FramePublisher:
+    """Publishes finished frames for the long-poll in batches (one cache write per batch, not
+    per frame: a cache round trip can cost as much as tracking a small frame)."""
+
+    def __init__(self, job_id: int) -> None:
+        self.job_id = job_id
+        # Continue after frames an earlier, killed attempt published: cursors stay valid.
+        self.seq = published_count(job_id=job_id)
+        self.pending: dict[str, Any] = {}
+        self.last = time.monotonic()
+
+    def add(self, frame: int, masks: dict[int, Rle]) -> None:
+        self.pending[_frame_key(self.job_id, self.seq)] = {
+            "frame": frame,
+            "masks": {str(k): v for k, v in masks.items()},
+        }
+        self.seq += 1
+        if time.monotonic() - self.last >= PUBLISH_INTERVAL:
+            self.flush()
+
+    def flush(self) -> None:
+        self.last = time.monotonic()
+        if self.pending:
+            self.pending[_seq_key(self.job_id)] = self.seq
+            cache.set_many(self.pending, timeout=FRAMES_TTL)
+            self.pending = {}
+
+
 # --- create / cancel --------------------------------------------------------------------------
 
 
@@ -106,8 +135,11 @@ def tracking_job_create(
     if len(set(masklet_ids)) != len(masklet_ids):
         raise ServiceError("A masklet is listed twice.", errors={"masklet_ids": ["Repeated."]})
     masklets = {m.pk: m for m in Masklet.objects.filter(pk__in=masklet_ids, video=video)}
-    # Access first: a non-member learns nothing about the masklets.
-    task = edit_task_check(user=user, video=video, task_id=task_id, masklet=None)
+    # Access first: a non-member learns nothing about the masklets. The check names a masklet:
+    # review and mask-rework tasks may refine theirs but not create one (masklet=None).
+    task = edit_task_check(
+        user=user, video=video, task_id=task_id, masklet=masklets.get(masklet_ids[0])
+    )
     missing = [i for i in masklet_ids if i not in masklets]
     if missing:
         raise ServiceError(
@@ -301,7 +333,7 @@ def _run_claimed(*, job_id: int, hostname: str, mine: Callable[[], Any]) -> str:
         return TrackingJobStatus.FAILED
     count = video.annotation_frame_count
     masks: dict[int, list[Rle | None]] = {i: [None] * count for i in ids}
-    seq = published_count(job_id=job_id)
+    publisher = _FramePublisher(job_id)
     done = 0
     last_write = time.monotonic()
     with video_session(video=video, engine_name=job.engine, hostname=hostname) as entry:
@@ -324,18 +356,9 @@ def _run_claimed(*, job_id: int, hostname: str, mine: Callable[[], Any]) -> str:
                 )
                 masks[masklet_id][frame] = encoded[masklet_id]
             done += 1
-            cache.set_many(
-                {
-                    _frame_key(job_id, seq): {
-                        "frame": frame,
-                        "masks": {str(k): v for k, v in encoded.items()},
-                    },
-                    _seq_key(job_id): seq + 1,
-                },
-                timeout=FRAMES_TTL,
-            )
-            seq += 1
+            publisher.add(frame, encoded)
             if time.monotonic() - last_write >= PROGRESS_INTERVAL:
+                publisher.flush()
                 last_write = time.monotonic()
                 if (
                     not mine()
@@ -343,6 +366,7 @@ def _run_claimed(*, job_id: int, hostname: str, mine: Callable[[], Any]) -> str:
                     .update(frames_done=done, heartbeat_at=timezone.now())
                 ):
                     return _stop(mine)
+        publisher.flush()
     if mine().filter(cancel_requested=True).exists():
         return _stop(mine)
     return _commit(
