@@ -465,3 +465,30 @@ def test_idle_sessions_are_closed_and_forgotten_by_the_registry(scene: Scene) ->
         registry.idle_seconds = idle
     assert scene.video.pk not in registry
     assert routing.session_holder(video_id=scene.video.pk) is None
+
+
+def test_a_reviewer_propagates_the_masklet_of_their_review_task_only(scene: Scene) -> None:
+    from annotation.models import Task, TaskKind
+    from tracking.models import MaskletStatus
+
+    masklet = _tracked(scene)
+    other = Masklet.objects.create(video=scene.video, object_id=2, created_by=scene.annotator)
+    Prompt.objects.create(masklet=other, frame=3, points=[[60.0, 20.0]], labels=[1])
+    Masklet.objects.filter(pk=masklet.pk).update(status=MaskletStatus.CAPTIONED)
+    Task.objects.create(
+        project=scene.project, kind=TaskKind.REVIEW, video=scene.video, masklet=masklet
+    )
+    client = scene.client(scene.reviewer)
+    claimed = client.post(f"/api/projects/{scene.project.pk}/queues/review/next")
+    assert claimed.status_code == 200, claimed.content
+    task_id = claimed.json()["id"]
+    url = f"/api/tracking/videos/{scene.video.pk}/propagate"
+
+    refused = client.post(url, {"task_id": task_id, "masklet_ids": [other.pk]}, format="json")
+    assert refused.status_code == 403
+    assert TrackingJob.objects.count() == 0
+
+    response = client.post(url, {"task_id": task_id, "masklet_ids": [masklet.pk]}, format="json")
+    assert response.status_code == 202, response.content
+    assert response.json()["job"]["masklet_ids"] == [masklet.pk]
+    assert TrackingJob.objects.count() == 1
