@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from annotation.models import Task, TaskKind, TaskStatus
@@ -43,6 +44,38 @@ def seek(page: Any, frame: int) -> None:
     field = page.get_by_test_id("frame-input")
     field.fill(str(frame))
     field.press("Enter")
+
+
+def draft_settled(page: Any) -> None:
+    """Wait until the task's autosave has nothing pending (saved, or nothing changed yet)."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_test_id("draft-status")).to_have_attribute(
+        "data-status", re.compile(r"^(saved|idle)$")
+    )
+
+
+def slow_network(page: Any, *, send_late: str = "", answer_late: str = "", ms: int = 1500) -> None:
+    """Make the page's own fetch calls slow, in the page (no round trip through the test): the
+    requests whose "METHOD url" matches ``send_late`` leave ``ms`` late, the answers to those
+    matching ``answer_late`` (already handled by the server) arrive ``ms`` late. This makes the
+    order of two racing requests the unlucky one every time."""
+    page.evaluate(
+        """([sendLate, answerLate, ms]) => {
+          const real = window.fetch.bind(window);
+          const wait = () => new Promise((r) => setTimeout(r, ms));
+          const hit = (re, key) => re !== "" && new RegExp(re).test(key);
+          window.fetch = async (input, init) => {
+            const url = typeof input === "string" ? input : input.url;
+            const key = `${(init && init.method) || "GET"} ${url}`;
+            if (hit(sendLate, key)) await wait();
+            const response = await real(input, init);
+            if (hit(answerLate, key)) await wait();
+            return response;
+          };
+        }""",
+        [send_late, answer_late, ms],
+    )
 
 
 def start_queue(page: Any, project_name: str, queue: str) -> None:

@@ -16,7 +16,9 @@ from tests.e2e.helpers import (
     XSS,
     XSS_PROBE,
     click_frame,
+    draft_settled,
     seek,
+    slow_network,
     start_queue,
     visible_runs,
 )
@@ -76,6 +78,7 @@ def _pass_one(ui, demo):
     expect(canvas).to_have_attribute("data-drawn-frame", str(last))
     expect(canvas).to_have_attribute("data-mask-layers", "1")
     ui.shot(page, "pass1-tracked-last-frame")
+    draft_settled(page)
     page.get_by_test_id("submit-next").click()
     expect(page.get_by_test_id("queue-empty")).to_be_visible()
     ui.shot(page, "pass1-submitted-queue-empty")
@@ -163,14 +166,23 @@ def _pass_two(ui, demo, masklet) -> None:
     expect(conflict).to_contain_text(re.compile(r"changed elsewhere", re.I))
     expect(conflict.get_by_test_id("reload")).to_be_visible()
     ui.shot(page, "pass2-conflict-409")
+    # Reload gets the same task again; it must not give the lease back on the way (a release
+    # racing the new claim can leave the task leased to nobody while it is on screen).
+    sent = []
+    page.on("request", lambda r: sent.append(f"{r.method} {r.url}"))
     conflict.get_by_test_id("reload").click()
+    expect(page.get_by_test_id("caption-editor")).to_be_visible()
+    released = [r for r in sent if r.startswith("POST") and r.endswith(f"/tasks/{task_id}/release")]
+    assert not released, "Reload gave the lease back before claiming the task again"
     expect(page.get_by_test_id("segment-caption-2")).to_have_value(
         "It comes back from the right edge and runs on."
     )
     expect(page.get_by_test_id("segment-caption-1")).to_have_value(captions[0])
     expect(page.get_by_test_id("conflict-banner")).to_have_count(0)
+    expect(page.get_by_test_id("lease-lost")).to_have_count(0)
     ui.shot(page, "pass2-ready")
 
+    draft_settled(page)
     page.get_by_test_id("caption-submit").click()
     expect(page.get_by_test_id("queue-empty")).to_be_visible()
     ui.shot(page, "pass2-submitted-queue-empty")
@@ -230,12 +242,23 @@ def test_fgqa_task_is_answered(ui, demo):
     page.get_by_test_id(f"action-accept-{q1.pk}").click()
     page.get_by_test_id(f"qtype-{q1.pk}").select_option("Movement Direction")
     page.get_by_test_id(f"action-answer-{q2.pk}").click()
-    page.get_by_test_id(f"answer-{q2.pk}").fill("One: the runner leaves through the right edge.")
+    page.get_by_test_id(f"answer-{q2.pk}").fill("One.")
     page.get_by_test_id(f"qtype-{q2.pk}").select_option("Counting Problems")
     expect(page.get_by_test_id("fgqa-progress")).to_have_text("2 of 2 ready")
     ui.shot(page, "fgqa-ready")
+
+    # Submit right after the last change, with a slow answer: the pending autosave must not be
+    # sent after the submit (the task is closed by then: it would be refused with a 409).
+    refused = []
+    page.on(
+        "response",
+        lambda r: refused.append(r.url) if "/draft" in r.url and r.status == 409 else None,
+    )
+    slow_network(page, answer_late=r"^POST .*/api/tasks/\d+/submit")
+    page.get_by_test_id(f"answer-{q2.pk}").fill("One: the runner leaves through the right edge.")
     page.get_by_test_id("fgqa-submit").click()
     expect(page.get_by_test_id("queue-empty")).to_be_visible()
+    assert not refused, f"a draft save was sent after the submit and refused: {refused}"
 
     answers = {a.question_id: a for a in FgqaAnswer.objects.all()}
     assert (answers[q1.pk].answer, answers[q1.pk].q_type, answers[q1.pk].used_model_answer) == (

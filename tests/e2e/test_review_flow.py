@@ -11,6 +11,7 @@ from annotation.models import Review, Task, TaskKind, TaskStatus
 from tests.e2e.helpers import (
     XSS_PROBE,
     captions_by_service,
+    draft_settled,
     pass_one_by_service,
     start_queue,
     visible_runs,
@@ -57,6 +58,7 @@ def test_reject_rework_accept_with_history(ui, demo):
     reviewer.get_by_test_id("review-comment").fill(COMMENT)
     expect(reviewer.get_by_test_id("review-problem")).to_have_count(0)
     ui.shot(reviewer, "review-reject-ready")
+    draft_settled(reviewer)
     reviewer.get_by_test_id("review-submit").click()
     expect(reviewer.get_by_test_id("queue-empty")).to_be_visible()
 
@@ -105,6 +107,7 @@ def test_reject_rework_accept_with_history(ui, demo):
     ui.shot(reviewer, "review-again-history")
 
     reviewer.get_by_test_id("review-accept").check()
+    draft_settled(reviewer)
     reviewer.get_by_test_id("review-submit").click()
     expect(reviewer.get_by_test_id("queue-empty")).to_be_visible()
     ui.shot(reviewer, "review-accepted-queue-empty")
