@@ -492,3 +492,9 @@ def test_a_reviewer_propagates_the_masklet_of_their_review_task_only(scene: Scen
     assert response.status_code == 202, response.content
     assert response.json()["job"]["masklet_ids"] == [masklet.pk]
     assert TrackingJob.objects.count() == 1
+    job_id = response.json()["job"]["id"]
+    cancelled = client.post(
+        f"/api/tracking/jobs/{job_id}/cancel", {"task_id": task_id}, format="json"
+    )
+    assert cancelled.status_code == 200, cancelled.content
+    assert cancelled.json()["job"]["status"] == "cancelled"

@@ -228,8 +228,9 @@ def _job_for_edit(*, user: Any, job_id: int, task_id: int | None) -> TrackingJob
     job = TrackingJob.objects.filter(pk=job_id).select_related("video").first()
     if job is None:
         raise NotFoundError("Job not found.")
-    masklets = list(job.masklets.all())
-    edit_task_check(user=user, video=job.video, task_id=task_id)
+    # Each masklet is named: review and rework tasks may act on theirs (masklet=None would be
+    # read as creating one, which they may not).
+    masklets: list[Masklet | None] = list(job.masklets.all()) or [None]
     for masklet in masklets:
         edit_task_check(user=user, video=job.video, task_id=task_id, masklet=masklet)
     return job
