@@ -5,9 +5,9 @@ import { RequireAuth } from "@/auth/RequireAuth";
 import { AppLayout } from "@/components/layout/AppLayout";
 import HomePage from "@/pages/Home";
 import LoginPage from "@/pages/Login";
+import TaskPage from "@/pages/TaskPage";
+import WorkPage from "@/pages/Work";
 
-const WorkPage = lazy(() => import("@/pages/Work"));
-const TaskPage = lazy(() => import("@/pages/TaskPage"));
 const DashboardPage = lazy(() => import("@/pages/dashboard/DashboardPage"));
 const ExportsPage = lazy(() => import("@/pages/exports/ExportsPage"));
 

@@ -5,6 +5,7 @@ import { Link, useNavigate, useParams } from "react-router";
 import { api, ApiError, errorMessage } from "@/api/client";
 import { QUEUE_INFO, queryKeys } from "@/api/queries";
 import { useShortcuts } from "@/lib/shortcuts";
+import { preloadEditor, QUEUE_KINDS } from "@/tasks/registry";
 import { TaskRunner, type TaskFinish } from "@/tasks/TaskRunner";
 import type { QueueName, TaskPayload } from "@/types/api";
 
@@ -60,6 +61,10 @@ export default function WorkPage() {
     }
     void client.invalidateQueries({ queryKey: queryKeys.queues(projectId) });
   }, [client, projectId, queue]);
+
+  useEffect(() => {
+    if (valid) QUEUE_KINDS[queue]?.forEach(preloadEditor);
+  }, [valid, queue]);
 
   useEffect(() => {
     if (!valid) return;

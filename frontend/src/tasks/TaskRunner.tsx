@@ -8,7 +8,7 @@ import { Link } from "react-router";
 import { api, ApiError, errorMessage } from "@/api/client";
 import { useShortcuts } from "@/lib/shortcuts";
 import { DraftSaver, type SaveState } from "@/tasks/draftSaver";
-import { TASK_EDITORS, TASK_KIND_LABELS } from "@/tasks/registry";
+import { TASK_EDITORS, TASK_KIND_LABELS, warmTask } from "@/tasks/registry";
 import { leaseLostFrom, useLease } from "@/tasks/useLease";
 import type { DraftPayload, TaskOutcome, TaskPayload } from "@/types/api";
 
@@ -146,6 +146,9 @@ export function TaskRunner({ task, onFinished, onReload, releaseOnUnmount = fals
     const timer = setInterval(() => setNow(Date.now()), 15_000);
     return () => clearInterval(timer);
   }, []);
+
+  // eslint-disable-next-line react-hooks/exhaustive-deps -- once per task
+  useEffect(() => warmTask(task), [task.id]);
 
   // Draft: load once, then autosave through one DraftSaver.
   useEffect(() => {
@@ -395,7 +398,15 @@ export function TaskRunner({ task, onFinished, onReload, releaseOnUnmount = fals
       {lease.lost && (
         <div className="overlay" role="alertdialog" aria-modal="true" data-testid="lease-lost">
           <div className="overlay-panel">
-            <h2>{lease.lost.code === "lease_expired" ? "Your lease expired" : "This task is no longer yours"}</h2>
+            <h2>
+              {lease.lost.code === "lease_expired"
+                ? "Your lease expired"
+                : lease.lost.code === "not_leased"
+                  ? "This task is not leased to you"
+                  : lease.lost.code === "task_closed"
+                    ? "This task is closed"
+                    : "This task is no longer yours"}
+            </h2>
             <p>{lease.lost.message}</p>
             {lease.lost.code === "lease_expired" && (
               <p className="muted small">

@@ -70,6 +70,8 @@ export type FramePlayerProps = {
 };
 
 const NO_MASKS: readonly PlayerMask[] = [];
+/** Frames ahead whose masks are composited while playing. */
+const PREFETCH_MASKS = 6;
 
 /** A 14×14 glyph drawn from one path (no icon font needed). */
 function Icon({ d }: { d: string }) {
@@ -183,7 +185,7 @@ export function FramePlayer(props: FramePlayerProps) {
         clearTimeout(slow);
         if (!cancelled) setLoading(false);
       });
-    images.preload(k, playing ? 24 : 8, 3);
+    images.preload(k, playing ? 48 : 16, 3);
     return () => {
       cancelled = true;
       clearTimeout(slow);
@@ -202,10 +204,19 @@ export function FramePlayer(props: FramePlayerProps) {
     let waiting = false;
     let stopped = false;
     let lastAdvance = performance.now();
+    let prefetchedFor = -1;
     const tick = (now: number) => {
       if (stopped) return;
       const { frame: k, rate: r } = latest.current;
       const period = 1000 / (fps * r);
+      // Keep the next few frames' masks in the works (cached by content, so this costs nothing
+      // once they are done).
+      if (prefetchedFor !== k) {
+        prefetchedFor = k;
+        for (let d = 2; d <= PREFETCH_MASKS; d++) {
+          if (k + d < count) void renderer.render(size.width, size.height, latest.current.layersFor(k + d)).catch(() => undefined);
+        }
+      }
       if (!waiting && now - lastAdvance >= period) {
         const next = k + 1;
         if (next >= count) {

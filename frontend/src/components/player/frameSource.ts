@@ -21,7 +21,7 @@ export class FrameImages {
   constructor(
     private readonly media: VideoMedia,
     readonly count: number,
-    private readonly capacity = 96,
+    private readonly capacity = 160,
   ) {}
 
   /** The decoded image of frame k, if it is already here. */

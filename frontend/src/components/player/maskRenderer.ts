@@ -26,8 +26,11 @@ function pixelsToImage(rgba: Uint8ClampedArray<ArrayBuffer>, width: number, heig
   return canvas;
 }
 
+/** Workers compositing in parallel (playback keeps several frames in flight). */
+const POOL_SIZE = Math.max(1, Math.min(3, (typeof navigator !== "undefined" && navigator.hardwareConcurrency ? navigator.hardwareConcurrency : 2) - 1));
+
 export class MaskRenderer {
-  private worker: Worker | null = null;
+  private workers: Worker[] = [];
   private readonly pending = new Map<number, Pending>();
   private nextJob = 1;
   private readonly results = new Map<string, Promise<MaskImage | null>>();
@@ -41,11 +44,15 @@ export class MaskRenderer {
   ) {
     if (!useWorker) return;
     try {
-      this.worker = new Worker(new URL("../../lib/mask-worker.ts", import.meta.url), { type: "module" });
-      this.worker.onmessage = (event: MessageEvent<FromWorker>) => this.onMessage(event.data);
-      this.worker.onerror = () => this.fallBack(new Error("The mask worker failed."));
+      for (let i = 0; i < POOL_SIZE; i++) {
+        const worker = new Worker(new URL("../../lib/mask-worker.ts", import.meta.url), { type: "module" });
+        worker.onmessage = (event: MessageEvent<FromWorker>) => this.onMessage(event.data);
+        worker.onerror = () => this.fallBack(new Error("The mask worker failed."));
+        this.workers.push(worker);
+      }
     } catch {
-      this.worker = null;
+      this.workers.forEach((w) => w.terminate());
+      this.workers = [];
     }
   }
 
@@ -60,7 +67,7 @@ export class MaskRenderer {
       this.results.set(key, hit);
       return hit;
     }
-    const promise = this.worker ? this.viaWorker(width, height, drawn, options) : this.onMainThread(width, height, drawn, options);
+    const promise = this.workers.length ? this.viaWorker(width, height, drawn, options) : this.onMainThread(width, height, drawn, options);
     this.results.set(key, promise);
     promise.catch(() => this.results.delete(key));
     for (const old of this.results.keys()) {
@@ -75,7 +82,7 @@ export class MaskRenderer {
     return new Promise((resolve, reject) => {
       this.pending.set(job, { resolve, reject });
       const message: ToWorker = { type: "render", job, width, height, layers: [...layers], options };
-      this.worker?.postMessage(message);
+      this.workers[job % this.workers.length]?.postMessage(message);
     });
   }
 
@@ -105,16 +112,16 @@ export class MaskRenderer {
   }
 
   private fallBack(error: Error): void {
-    this.worker?.terminate();
-    this.worker = null;
+    this.workers.forEach((w) => w.terminate());
+    this.workers = [];
     for (const p of this.pending.values()) p.reject(error);
     this.pending.clear();
     this.results.clear();
   }
 
   dispose(): void {
-    this.worker?.terminate();
-    this.worker = null;
+    this.workers.forEach((w) => w.terminate());
+    this.workers = [];
     this.pending.clear();
     this.results.clear();
     this.spans.clear();

@@ -22,7 +22,7 @@ import { mergePrompt, parseDraft, type PromptRecord, type SelectDraft, undoPromp
 import { dragBox, gestureToPrompt, type GesturePrompt, type PressStart } from "./gesture";
 import { MaskStore } from "./maskStore";
 import { objectLabel, objectState, type ObjectState, submitIssues, trackTargets } from "./selectModel";
-import { addPrompt, createMasklet, deleteMasklet, fetchMasks, maskPages, setCategory } from "./trackingApi";
+import { addPrompt, createMasklet, deleteMasklet, fetchMasks, maskPages, setCategory, takeWarmMasks } from "./trackingApi";
 import { useTrackingJob } from "./useTrackingJob";
 import "./select.css";
 
@@ -104,7 +104,7 @@ function SelectWorkspace({ task, draft: savedDraft, saveDraft, submit, skip }: T
   const loadMasks = useCallback(
     async (ids?: number[], signal?: AbortSignal) => {
       for (const [start, end] of maskPages(count)) {
-        const range = await fetchMasks(video.id, start, end, ids, signal);
+        const range = await ((!ids && takeWarmMasks(video.id, start, end)) || fetchMasks(video.id, start, end, ids, signal));
         if (signal?.aborted) return;
         store.applyRange(range);
         bump();

@@ -59,7 +59,7 @@ export function fetchMasks(videoId: number, start: number, end: number, maskletI
 }
 
 /** Inclusive [start, end] pages covering `count` frames, the first one short (first paint fast). */
-export function maskPages(count: number, first = 30, page = MASKS_PAGE): [number, number][] {
+export function maskPages(count: number, first = 8, page = MASKS_PAGE): [number, number][] {
   const out: [number, number][] = [];
   let start = 0;
   let size = Math.min(first, page);
@@ -73,3 +73,21 @@ export function maskPages(count: number, first = 30, page = MASKS_PAGE): [number
 }
 
 export const FINAL_JOB_STATUSES = new Set(["succeeded", "failed", "cancelled"]);
+
+/* Masks fetched ahead (while the task's draft and editor load) and taken by the editor. */
+const warm = new Map<string, Promise<MaskRange>>();
+
+export function warmMasks(videoId: number, start: number, end: number): void {
+  const key = `${videoId}:${start}:${end}`;
+  if (warm.has(key)) return;
+  const p = fetchMasks(videoId, start, end);
+  p.catch(() => warm.delete(key));
+  warm.set(key, p);
+}
+
+export function takeWarmMasks(videoId: number, start: number, end: number): Promise<MaskRange> | undefined {
+  const key = `${videoId}:${start}:${end}`;
+  const p = warm.get(key);
+  warm.delete(key);
+  return p;
+}
