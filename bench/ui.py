@@ -224,6 +224,26 @@ def _first_full_draw(page: Any, objects: int, since: float, timeout_ms: int = 30
     return float(next(d[0] for d in draws if d[0] >= since and d[1] == 0 and d[2] == objects))
 
 
+def _timeline(page: Any) -> list[tuple[str, int, float, float]]:
+    """What the first cold open waited for: requests grouped by kind, with their count, first
+    start and last end (ms since navigation start), then the first full draw."""
+    entries = page.evaluate(
+        "performance.getEntriesByType('resource').map(e => [e.name, e.startTime, e.responseEnd])"
+    )
+    groups: dict[str, list[tuple[float, float]]] = {}
+    for name, start, end in entries:
+        path = name.split("?")[0].split("//", 1)[-1].split("/", 1)[-1]
+        kind = (
+            "static: app code" if path.startswith("static/")
+            else "media: frame pictures" if path.startswith("media/")
+            else "api: masks" if "/masks" in path
+            else f"api: {'/'.join(p for p in path.split('/')[1:3] if not p.isdigit())}"
+        )  # fmt: skip
+        groups.setdefault(kind, []).append((start, end))
+    rows = [(k, len(v), min(a for a, _ in v), max(b for _, b in v)) for k, v in groups.items()]
+    return sorted(rows, key=lambda r: r[2])
+
+
 def measure(base: str, seeded: dict[str, Any], runs: int, seconds: float) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
@@ -242,12 +262,15 @@ def measure(base: str, seeded: dict[str, Any], runs: int, seconds: float) -> dic
         login.close()
 
         cold: list[float] = []
+        timeline: list[tuple[str, int, float, float]] = []
         for _ in range(runs):
             context = browser.new_context(base_url=base, viewport=viewport, storage_state=state)
             context.add_init_script(RECORDER)
             page = context.new_page()
             page.goto(f"/tasks/{task}")
             cold.append(_first_full_draw(page, objects, 0.0) / 1000)
+            if not timeline:
+                timeline = _timeline(page)
             context.close()
 
         # In app: the home screen is loaded, the annotator clicks Resume (a new context per run,
@@ -291,6 +314,7 @@ def measure(base: str, seeded: dict[str, Any], runs: int, seconds: float) -> dic
         "without_masks": sum(1 for d in frames if d[2] != objects),
         "skipped": sum(1 for a, b in itertools.pairwise(frames) if b[1] - a[1] != 1),
         "seeded": seeded,
+        "timeline": timeline,
     }
 
 
@@ -369,6 +393,10 @@ def main() -> None:
     ]  # fmt: skip
     for label, measured, target, ok in rows:
         print(f"{label:<44} {measured:>10} {target:>9}  {'' if ok is None else _verdict(ok)}")
+    print("\nfirst cold open, what it waited for (ms since navigation start):")
+    for kind, count, start, end in result["timeline"]:
+        print(f"  {kind:<28} {count:>4} requests  {start:>7.0f} .. {end:>7.0f}")
+    print(f"  first frame drawn with all masks: {cold[0] * 1000:.0f}")
     print(f"\nopen: median of {args.runs} runs each; playback: {result['frames']} frames drawn in "
           f"{result['span']:.1f} s, {result['without_masks']} without all {n} masks, "
           f"{result['skipped']} steps that were not +1 frame.")  # fmt: skip
