@@ -73,7 +73,8 @@ export function Timeline({ count, fps, frame, onSeek, tracks = [], markers = [],
       ctx.fillStyle = "#5f6773";
       ctx.fillRect(x, 0, 1, RULER_H);
       ctx.fillStyle = "#8d95a1";
-      if (x < width - 30) ctx.fillText(formatTime(t).replace(/\.\d\d$/, ""), x + 3, 2);
+      const label = step < 1 ? `${t.toFixed(1)}s` : formatTime(t).replace(/\.\d\d$/, "");
+      if (x < width - 30) ctx.fillText(label, x + 3, 2);
     }
     // Tracks.
     tracks.forEach((track, i) => {
