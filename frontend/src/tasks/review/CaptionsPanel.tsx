@@ -56,7 +56,7 @@ export function CaptionsPanel(p: CaptionsPanelProps) {
           }
           const seg = row.s;
           const change = changeOf(seg);
-          const flagged = p.allFlagged || p.flagged.has(seg.key);
+          const flagged = (p.allFlagged && seg.original !== null) || p.flagged.has(seg.key);
           const problems = issueOf(row.index);
           return (
             <li

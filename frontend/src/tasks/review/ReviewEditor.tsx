@@ -147,7 +147,9 @@ function ReviewBody({ task, draft, saveDraft, submit }: TaskEditorProps) {
   const changedFrames = useMemo(() => visibilityChanges(openedVisible, visible), [openedVisible, visible]);
   const flagged = useMemo(() => segmentsTouching(form, [...changedFrames, ...refine.pendingFrames]), [form, changedFrames, refine.pendingFrames]);
   const removed = removedSegments(form, originalCaptions);
-  const problem = verdictProblem(form, { stale, edited, segmentIssues: issues.length });
+  const verdict = verdictProblem(form, { stale, edited, segmentIssues: issues.length });
+  // Name the first caption problem right in the verdict: the list may be scrolled away.
+  const problem = verdict && issues.length && form.decision === "accept" && (edited || stale) ? `${verdict} First: ${issues[0]!.message}` : verdict;
   const tracking = refine.job !== null && (refine.job.status === "queued" || refine.job.status === "running");
   const tracks = useMemo(
     () => [{ id: masklet.id, color: color.hex, label: `Object ${masklet.object_id}`, visible, emphasis: true }],
