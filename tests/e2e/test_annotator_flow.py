@@ -117,6 +117,10 @@ def _pass_two(ui, demo, masklet) -> None:
             f"frames {a}\u2013{b}"
         )
     expect(out.first.locator("textarea")).to_have_count(0)
+    # The video with the subject's mask drawn over it (frame 0: the runner is in view).
+    canvas = page.get_by_test_id("player-canvas")
+    expect(canvas).to_have_attribute("data-drawn-frame", "0")
+    expect(canvas).to_have_attribute("data-mask-layers", re.compile(r"^[1-9]"))
     ui.shot(page, "pass2-opened")
 
     # Markup typed into a caption is text: shown literally, never run, refused on submit.
@@ -170,8 +174,8 @@ def _pass_two(ui, demo, masklet) -> None:
     # racing the new claim can leave the task leased to nobody while it is on screen).
     sent = []
     page.on("request", lambda r: sent.append(f"{r.method} {r.url}"))
-    conflict.get_by_test_id("reload").click()
-    expect(page.get_by_test_id("caption-editor")).to_be_visible()
+    with page.expect_response(lambda r: "/queues/caption/next" in r.url):
+        conflict.get_by_test_id("reload").click()
     released = [r for r in sent if r.startswith("POST") and r.endswith(f"/tasks/{task_id}/release")]
     assert not released, "Reload gave the lease back before claiming the task again"
     expect(page.get_by_test_id("segment-caption-2")).to_have_value(

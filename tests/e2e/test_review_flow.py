@@ -4,6 +4,8 @@ history (with the caption diff) and accepts; the QA dashboard on that data."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -44,6 +46,9 @@ def test_reject_rework_accept_with_history(ui, demo):
     expect(reviewer.get_by_test_id("review-captions")).to_contain_text("sits still")
     reviewer.get_by_test_id("tab-history").click()
     expect(reviewer.get_by_test_id("history-event").first).to_be_visible()
+    canvas = reviewer.get_by_test_id("player-canvas")
+    expect(canvas).to_have_attribute("data-drawn-frame", "0")
+    expect(canvas).to_have_attribute("data-mask-layers", re.compile(r"^[1-9]"))
     ui.shot(reviewer, "review-opened")
 
     reviewer.get_by_test_id("review-reject").check()
