@@ -60,14 +60,16 @@ function ProjectCard({ project, role }: { project: Project; role: Role }) {
             {project.video_count ?? 0} videos ready · {project.annotation_fps} fps · you are {role}
           </div>
         </div>
-        {role === "admin" && (
+        {role !== "annotator" && (
           <div className="card-links">
             <Link to={`/projects/${project.id}/dashboard`} data-testid="open-dashboard">
               Dashboard
             </Link>
-            <Link to={`/projects/${project.id}/exports`} data-testid="open-exports">
-              Exports
-            </Link>
+            {role === "admin" && (
+              <Link to={`/projects/${project.id}/exports`} data-testid="open-exports">
+                Exports
+              </Link>
+            )}
           </div>
         )}
       </header>
