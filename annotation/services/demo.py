@@ -35,6 +35,7 @@ from annotation.models import (
     Task,
     TaskEvent,
     TaskEventKind,
+    TaskExclusion,
     TaskKind,
     TaskStatus,
     Video,
@@ -458,8 +459,49 @@ def _work_for(crew: _Crew, task: Task, username: str, minutes: float) -> None:
     crew.clock.advance(HEARTBEAT_SECONDS / 2)
 
 
+def _complete_set_names() -> set[str]:
+    return {name for name, *_ in COMPLETE_STC_VIDEOS + COMPLETE_FGQA_CLIPS}
+
+
+@contextmanager
+def _kept_off_other_work(crew: _Crew, queue_name: str, people: Sequence[str]) -> Iterator[None]:
+    """Keep the demo crew off the queue's open tasks that are neither the complete set's nor the
+    plain demo video's (videos someone ingested into a demo project) while it works, with
+    exclusions that are removed afterwards: otherwise such a task, first in line, would stop
+    the drain. The plain demo video's task stays claimable: it is the real work waiting that
+    lets the claim path hand out gold copies (the drain releases it when it comes up)."""
+    users = [crew.users[name] for name in people]
+    others = list(
+        Task.objects.filter(
+            project=crew.project, kind__in=QUEUES[queue_name], status=TaskStatus.OPEN
+        )
+        .exclude(video__name__in=_complete_set_names() | {DEMO_VIDEO})
+        .values_list("pk", flat=True)
+    )
+    existing = set(
+        TaskExclusion.objects.filter(task_id__in=others, user__in=users).values_list(
+            "task_id", "user_id"
+        )
+    )
+    added = [(t, u.pk) for t in others for u in users if (t, u.pk) not in existing]
+    TaskExclusion.objects.bulk_create([TaskExclusion(task_id=t, user_id=u) for t, u in added])
+    try:
+        yield
+    finally:
+        for task_id, user_id in added:
+            TaskExclusion.objects.filter(task_id=task_id, user_id=user_id).delete()
+
+
 def _drain(crew: _Crew, queue_name: str, people: Sequence[str], act: Callable[..., None]) -> int:
     """Let ``people`` take turns on the queue until none of them gets a task."""
+    with _kept_off_other_work(crew, queue_name, people):
+        return _drain_queue(crew, queue_name, people, act)
+
+
+def _drain_queue(
+    crew: _Crew, queue_name: str, people: Sequence[str], act: Callable[..., None]
+) -> int:
+    ours = _complete_set_names()
     handled = 0
     idle: set[str] = set()
     while len(idle) < len(people):
@@ -469,15 +511,15 @@ def _drain(crew: _Crew, queue_name: str, people: Sequence[str], act: Callable[..
             held = queue.task_current_lease(
                 user=crew.users[username], project=crew.project, kinds=QUEUES[queue_name]
             )
-            if held is not None and held.video is not None and held.video.name == DEMO_VIDEO:
+            if held is not None and (held.video is None or held.video.name not in ours):
                 idle.add(username)  # someone trying the app holds it: leave their lease alone
                 continue
             task = _claim(crew, username, queue_name)
             if task is None:
                 idle.add(username)
                 continue
-            if task.video is not None and task.video.name == DEMO_VIDEO:
-                # the plain demo video stays open for whoever tries the app
+            if task.video is None or task.video.name not in ours:
+                # the plain demo video (and anything else) stays open for whoever tries the app
                 queue.task_release(task_id=task.pk, user=crew.users[username])
                 idle.add(username)
                 continue

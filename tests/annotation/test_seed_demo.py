@@ -19,6 +19,7 @@ from annotation.models import (
     Review,
     SplitRun,
     Task,
+    TaskExclusion,
     TaskKind,
     TaskStatus,
     Video,
@@ -33,6 +34,7 @@ from annotation.selectors.dashboard import (
     stc_funnel,
     throughput,
 )
+from tests.factories import TaskFactory
 from tracking.models import Masklet, MaskletStatus, Prompt, TrackingJob
 
 
@@ -57,15 +59,24 @@ def _rows(table) -> dict[str, int]:
 
 @pytest.mark.django_db(transaction=True)
 def test_complete_demo_feeds_the_dashboard_and_the_test_export(tmp_path: Path) -> None:
+    # someone tried the app first and ingested a video of their own, first in the pass-1 line
+    call_command("seed_demo", stdout=io.StringIO())
+    theirs = TaskFactory(
+        project=Project.objects.get(name="Demo STC"), kind=TaskKind.SELECT, priority=100
+    )
     out = io.StringIO()
     call_command("seed_demo", "--complete", stdout=out)
     assert "complete demo dataset" in out.getvalue()
     stc = Project.objects.get(name="Demo STC")
     fgqa = Project.objects.get(name="Demo FGQA")
+    theirs.refresh_from_db()
+    assert theirs.status == TaskStatus.OPEN  # left alone, and nobody kept off it afterwards
+    assert not TaskExclusion.objects.filter(task=theirs).exists()
 
     # every stage of the STC pipeline happened, through the services
     funnel = _rows(stc_funnel(Filters(project=stc)))
-    assert funnel["videos_ingested"] == 5  # the plain demo video + four complete ones
+    # the plain demo video, four complete ones, and the video someone else added
+    assert funnel["videos_ingested"] == 6
     assert funnel["pass1_done"] == 4
     assert funnel["masklets"] == funnel["captioned"] == funnel["accepted"] == 8
     assert (
