@@ -232,16 +232,32 @@ export function TaskRunner({ task, onFinished, onReload, releaseOnUnmount = fals
     [markLost],
   );
 
+  // Submit and skip close the task: an autosave still waiting would reach the server after that
+  // and be refused (409). Send it first, and hold new ones until the answer.
+  const closing = useRef(false);
   const saveDraft = useCallback((data: unknown) => {
-    if (!finished.current) saverRef.current?.save(data);
+    if (!finished.current && !closing.current) saverRef.current?.save(data);
   }, []);
+  const beforeClose = useCallback(async () => {
+    closing.current = true;
+    await saverRef.current?.flush().catch(() => undefined);
+  }, []);
+
+  // Reload claims the same task again: this view must not give the lease back on its way out.
+  const reload = useCallback(() => {
+    finished.current = true;
+    saverRef.current?.stop();
+    onReload();
+  }, [onReload]);
 
   const submit = useCallback(
     async (body: unknown) => {
       const payload = { ...(body as Record<string, unknown>), base_version: task.version };
+      await beforeClose();
       try {
         await api<TaskOutcome>(`/tasks/${task.id}/submit`, { method: "POST", body: payload });
       } catch (error) {
+        closing.current = false;
         handleError(error);
         throw error;
       }
@@ -249,14 +265,16 @@ export function TaskRunner({ task, onFinished, onReload, releaseOnUnmount = fals
       saverRef.current?.stop();
       onFinished("submitted");
     },
-    [task.id, task.version, handleError, onFinished],
+    [task.id, task.version, handleError, onFinished, beforeClose],
   );
 
   const skip = useCallback(
     async (reason: string) => {
+      await beforeClose();
       try {
         await api<TaskOutcome>(`/tasks/${task.id}/skip`, { method: "POST", body: { reason } });
       } catch (error) {
+        closing.current = false;
         handleError(error);
         throw error;
       }
@@ -265,7 +283,7 @@ export function TaskRunner({ task, onFinished, onReload, releaseOnUnmount = fals
       setSkipping(false);
       onFinished("skipped");
     },
-    [task.id, handleError, onFinished],
+    [task.id, handleError, onFinished, beforeClose],
   );
 
   const leave = useCallback(async () => {
@@ -338,7 +356,7 @@ export function TaskRunner({ task, onFinished, onReload, releaseOnUnmount = fals
         <div className={`banner ${banner.conflict ? "banner-conflict" : "banner-error"}`} role="alert" data-testid={banner.conflict ? "conflict-banner" : "error-banner"}>
           <span>{banner.message}</span>
           {banner.conflict && (
-            <button type="button" className="btn btn-small" onClick={onReload} data-testid="reload">
+            <button type="button" className="btn btn-small" onClick={reload} data-testid="reload">
               Reload
             </button>
           )}
@@ -350,7 +368,7 @@ export function TaskRunner({ task, onFinished, onReload, releaseOnUnmount = fals
       {saveState.status === "conflict" && (
         <div className="banner banner-conflict" role="alert" data-testid="conflict-banner">
           <span>{saveState.error ?? "The draft changed elsewhere."} Your latest changes here were not saved.</span>
-          <button type="button" className="btn btn-small" onClick={onReload} data-testid="reload">
+          <button type="button" className="btn btn-small" onClick={reload} data-testid="reload">
             Reload
           </button>
         </div>
@@ -370,7 +388,7 @@ export function TaskRunner({ task, onFinished, onReload, releaseOnUnmount = fals
           ) : draft.error && !lease.lost ? (
             <div className="page-center">
               <p className="error-text">Could not load the draft: {draft.error}</p>
-              <button type="button" className="btn" onClick={onReload}>
+              <button type="button" className="btn" onClick={reload}>
                 Reload
               </button>
             </div>
@@ -417,7 +435,7 @@ export function TaskRunner({ task, onFinished, onReload, releaseOnUnmount = fals
               <Link to="/" className="btn">
                 Back to projects
               </Link>
-              <button type="button" className="btn btn-primary" onClick={onReload} data-testid="lease-lost-reload" autoFocus>
+              <button type="button" className="btn btn-primary" onClick={reload} data-testid="lease-lost-reload" autoFocus>
                 Get a task
               </button>
             </div>
