@@ -244,6 +244,19 @@ def _timeline(page: Any) -> list[tuple[str, int, float, float]]:
     return sorted(rows, key=lambda r: r[2])
 
 
+def _playback(draws: list[list[float]], objects: int) -> dict[str, Any]:
+    """Frames per second over the draws of a playback (a redraw of a frame is not a frame)."""
+    frames = [d for i, d in enumerate(draws) if i == 0 or d[1] != draws[i - 1][1]]
+    span = (frames[-1][0] - frames[0][0]) / 1000 if len(frames) > 1 else 0.0
+    return {
+        "fps": (len(frames) - 1) / span if span > 0 else 0.0,
+        "frames": len(frames),
+        "span": span,
+        "without_masks": sum(1 for d in frames if d[2] != objects),
+        "skipped": sum(1 for a, b in itertools.pairwise(frames) if b[1] - a[1] != 1),
+    }
+
+
 def measure(base: str, seeded: dict[str, Any], runs: int, seconds: float) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
@@ -295,24 +308,24 @@ def measure(base: str, seeded: dict[str, Any], runs: int, seconds: float) -> dic
             "document.querySelector('[data-testid=select-editor]').dataset.masksLoaded === '1'"
         )
         page.get_by_test_id("playback-rate").select_option("1")
-        page.evaluate("window.__draws = []")
-        page.get_by_test_id("play-pause").click()
-        page.wait_for_timeout(seconds * 1000)
-        page.get_by_test_id("play-pause").click()
-        draws = page.evaluate("window.__draws")
+        plays = []
+        # Twice from frame 0: the second time the frames played are already in the player.
+        for _ in range(2):
+            page.get_by_label("First frame").click()
+            page.wait_for_function("window.__draws.length > 0 && window.__draws.at(-1)[1] === 0")
+            page.evaluate("window.__draws = []")
+            page.get_by_test_id("play-pause").click()
+            page.wait_for_timeout(seconds * 1000)
+            page.get_by_test_id("play-pause").click()
+            plays.append(_playback(page.evaluate("window.__draws"), objects))
         browser.close()
 
-    # Count frame changes during playback (a redraw of the same frame is not a new frame).
-    frames = [d for i, d in enumerate(draws) if i == 0 or d[1] != draws[i - 1][1]]
-    span = (frames[-1][0] - frames[0][0]) / 1000 if len(frames) > 1 else 0.0
+    first, again = plays
     return {
         "cold": cold,
         "warm": warm,
-        "fps": (len(frames) - 1) / span if span > 0 else 0.0,
-        "frames": len(frames),
-        "span": span,
-        "without_masks": sum(1 for d in frames if d[2] != objects),
-        "skipped": sum(1 for a, b in itertools.pairwise(frames) if b[1] - a[1] != 1),
+        **first,
+        "fps_again": again["fps"],
         "seeded": seeded,
         "timeline": timeline,
     }
@@ -390,6 +403,7 @@ def main() -> None:
         ("  (worst of the runs)", f"{max(warm):.2f} s", "", None),
         (f"playback at 1x, {n} masks",
          f"{result['fps']:.1f} fps", f">= {TARGET_FPS:g} fps", result["fps"] >= TARGET_FPS),
+        ("  (again, frames already loaded)", f"{result['fps_again']:.1f} fps", "", None),
     ]  # fmt: skip
     for label, measured, target, ok in rows:
         print(f"{label:<44} {measured:>10} {target:>9}  {'' if ok is None else _verdict(ok)}")
