@@ -226,6 +226,9 @@ def test_fgqa_task_is_answered(ui, demo):
             "video": clip.name,
             "question": "Which direction does the spotted ball move?",
             "model_answer": "It wanders around the frame.",
+            "source_video_id": "kitchen_long_01",
+            "source_start_time": 12.0,
+            "source_end_time": 22.0,
         },
         {"qa_id": "q2", "video": clip.name, "question": "How many shapes leave the frame?"},
     ]
@@ -238,6 +241,10 @@ def test_fgqa_task_is_answered(ui, demo):
     expect(page.get_by_test_id("fgqa-answer-editor")).to_be_visible()
     expect(page.get_by_test_id(f"question-text-{q1.pk}")).to_have_text(q1.question)
     expect(page.get_by_test_id(f"model-answer-{q1.pk}")).to_have_text(q1.model_answer)
+    # The clip's source context: the longer video it was cut from, and where.
+    expect(page.get_by_test_id("clip-source")).to_have_text("kitchen_long_01")
+    expect(page.get_by_test_id("clip-source-range")).to_contain_text("12")
+    expect(page.get_by_test_id("player-canvas")).to_have_attribute("data-drawn-frame", "0")
     ui.shot(page, "fgqa-opened")
 
     page.get_by_test_id("fgqa-submit").click()
