@@ -27,7 +27,7 @@ describe("historyEvents", () => {
       ["review", "rev", "Rejected in review"],
       ["mask", "ann1", "Mask revision 2 (current)"],
     ]);
-    expect(events[0]?.detail).toBe("first mask · cpu, 2 clicks · visible frames 0–9");
+    expect(events[0]?.detail).toBe("first mask · cpu, 2 clicks · first visible frame 0, last 9");
     expect(events[1]?.tone).toBe("warn");
     expect(events[2]?.detail).toBe("MASK_QUALITY, OTHER · “Leg missing” · mask 1 · captions 1 · rework (pass 1) for ann1: submitted");
     expect(events[2]?.tone).toBe("bad");

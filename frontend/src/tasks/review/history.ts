@@ -118,7 +118,7 @@ function plural(n: number, word: string): string {
 }
 
 function frames(first: number | null, last: number | null): string {
-  return first === null || last === null ? "empty on every frame" : `visible frames ${first}–${last}`;
+  return first === null || last === null ? "empty on every frame" : `first visible frame ${first}, last ${last}`;
 }
 
 /** Every mask revision, caption revision and review, oldest first (ties: masks, captions, reviews). */
