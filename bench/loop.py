@@ -384,6 +384,11 @@ def main() -> None:
             done = [r for r in sequential if r is not None]
             requests = 2 * len(done)
 
+            floor_before = _cpu_seconds(server_pids)
+            for i in range(args.loops):
+                _request(port, "GET", "/api/me", None, tokens[i % len(tokens)])
+            floor_cpu = _cpu_delta(floor_before, _cpu_seconds(server_pids))
+
             first = args.warmup + args.loops
             server_pids = [master, *_children(master)]
             cpu_before = _cpu_seconds(server_pids)
@@ -400,6 +405,8 @@ def main() -> None:
         print(f"{'gunicorn CPU per request':<44} {per_request:>9.1f} ms {'<= 6 ms':>12}  "
               f"{verdict}")  # fmt: skip
         print(f"{'  (a peer, as quoted in the design)':<44} {PEER_CPU_MS + ' ms':>12}")
+        floor_ms = 1000 * floor_cpu / max(args.loops, 1)
+        print(f"{'  (floor: GET /api/me, token auth)':<44} {floor_ms:>9.1f} ms")
         claim, submit, _ = (
             [1000 * r[k] for r in done] for k in range(3)
         )  # fmt: skip
