@@ -263,17 +263,9 @@ def _run(mode: str, records: int, database_url: str, data_dir: str) -> dict[str,
 def _database(kind: str, records: int, base_dir: str, pg_url: str) -> tuple[str, Any]:
     if kind == "sqlite":
         return f"sqlite:///{base_dir}/bench_{records}.sqlite3", None
-    import psycopg
+    from bench.throwaway import postgres_database
 
-    name = f"tubelet_bench_{records}_{os.getpid()}"
-    admin = psycopg.connect(pg_url.replace("postgres://", "postgresql://"), autocommit=True)
-    admin.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-
-    return pg_url.rsplit("/", 1)[0] + f"/{name}", drop
+    return postgres_database(pg_url, f"{records}")
 
 
 def _fmt(result: dict[str, Any] | None) -> tuple[str, str]:

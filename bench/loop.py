@@ -41,7 +41,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,24 +56,11 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 # --- database and data -------------------------------------------------------------------------
 
 
-@contextmanager
-def _database(args: argparse.Namespace) -> Iterator[str | None]:
+def _database(args: argparse.Namespace) -> AbstractContextManager[str | None]:
     """None for the embedded SQLite, else the URL of a fresh PostgreSQL database dropped after."""
-    if args.db == "sqlite":
-        yield None
-        return
-    import psycopg
+    from bench.throwaway import database_for
 
-    name = f"tubelet_bench_loop_{os.getpid()}"
-    admin = psycopg.connect(
-        args.postgres_url.replace("postgres://", "postgresql://"), autocommit=True
-    )
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield args.postgres_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    return database_for(args.db, args.postgres_url, "loop")
 
 
 def _environment(data_dir: str, database_url: str | None) -> dict[str, str]:

@@ -31,8 +31,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -171,24 +171,11 @@ def _django_setup(args: argparse.Namespace, data_dir: str, database_url: str | N
     call_command("migrate", verbosity=0)
 
 
-@contextmanager
-def _database(args: argparse.Namespace) -> Iterator[str | None]:
+def _database(args: argparse.Namespace) -> AbstractContextManager[str | None]:
     """None for the embedded SQLite, else the URL of a fresh PostgreSQL database dropped after."""
-    if args.db == "sqlite":
-        yield None
-        return
-    import psycopg
+    from bench.throwaway import database_for
 
-    name = f"tubelet_bench_tracking_{os.getpid()}"
-    admin = psycopg.connect(
-        args.postgres_url.replace("postgres://", "postgresql://"), autocommit=True
-    )
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield args.postgres_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    return database_for(args.db, args.postgres_url, "tracking")
 
 
 def _timed(run: Callable[[], object]) -> tuple[float, float]:

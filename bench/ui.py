@@ -166,17 +166,9 @@ def child(args: argparse.Namespace) -> None:
 def _database(kind: str, base_dir: str, pg_url: str) -> tuple[str, Any]:
     if kind == "sqlite":
         return f"sqlite:///{base_dir}/bench_ui.sqlite3", None
-    import psycopg
+    from bench.throwaway import postgres_database
 
-    name = f"tubelet_bench_ui_{os.getpid()}"
-    admin = psycopg.connect(pg_url.replace("postgres://", "postgresql://"), autocommit=True)
-    admin.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-
-    return pg_url.rsplit("/", 1)[0] + f"/{name}", drop
+    return postgres_database(pg_url, "ui")
 
 
 def spa_build_if_stale() -> None:
