@@ -227,5 +227,5 @@ class TaskSubmitApi(APIView):
         data = serializer_class(data=request.data)
         data.is_valid(raise_exception=True)
         service(task_id=task_id, user=request.user, **data.validated_data)
-        task.refresh_from_db()
-        return Response({"id": task.pk, "status": task.status, "version": task.version})
+        after = Task.objects.values("status", "version").get(pk=task_id)
+        return Response({"id": task_id, **after})

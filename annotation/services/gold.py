@@ -234,7 +234,7 @@ def gold_copy_lease(
             TaskEvent.objects.create(task=copy, user_id=user.pk, kind=TaskEventKind.CLAIM)
     except IntegrityError:
         return None  # the same person claimed twice at once; the other claim made the copy
-    return Task.objects.select_related("video", "project").get(pk=copy.pk)
+    return Task.objects.select_related("video__project", "project").get(pk=copy.pk)
 
 
 # --- submissions of gold copies and second annotations ---------------------------------------

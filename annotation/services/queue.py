@@ -107,7 +107,7 @@ def task_claim_next(*, user: Any, project: Project, kinds: list[str]) -> Task | 
             )
             if taken:
                 TaskEvent.objects.create(task_id=task.pk, user_id=user.pk, kind=TaskEventKind.CLAIM)
-                return Task.objects.select_related("video", "project").get(pk=task.pk)
+                return Task.objects.select_related("video__project", "project").get(pk=task.pk)
     raise ConflictError("The queue is busy; try again.", code="claim_contention")
 
 
